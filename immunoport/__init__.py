@@ -1,0 +1,1 @@
+"""immunoport: a self-hostable immunology data repository and portal compatible with ImmPort."""

@@ -1,0 +1,2 @@
+def banner_figures():
+    return []

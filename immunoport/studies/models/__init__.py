@@ -1,0 +1,7 @@
+"""ImmPort's research tables as Django models (generated; see the modules)."""
+
+from .clinical import *  # noqa: F403
+from .design import *  # noqa: F403
+from .results import *  # noqa: F403
+from .samples import *  # noqa: F403
+from .study import *  # noqa: F403
