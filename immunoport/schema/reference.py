@@ -1,0 +1,30 @@
+"""Read-only access to the ImmPort reference data packaged with immunoport.
+
+The files under ``reference/`` are copies of ImmPort's schema 3.36 lookups and of
+its relational model; immunoport never reads them from anywhere else.
+"""
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+LOOKUPS_DIR = REFERENCE_DIR / "lookups"
+
+
+@cache
+def data_model() -> dict[str, Any]:
+    return json.loads((REFERENCE_DIR / "immport-data-model.json").read_text())
+
+
+@cache
+def tables() -> dict[str, dict[str, Any]]:
+    """ImmPort's tables by name, each with columns, keys and references."""
+    return {table["name"]: table for table in data_model()["tables"]}
+
+
+@cache
+def lookup_index() -> list[dict[str, Any]]:
+    """The 53 lookup tables: file, kind, columns, and the template columns using them."""
+    return json.loads((LOOKUPS_DIR / "index.json").read_text())["tables"]
