@@ -23,6 +23,7 @@ import json
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +44,20 @@ EXTRA_PREFIXES = {
 MODULES = {
     "design": {"arm_or_cohort", "arm_2_subject", "period", "planned_visit", "subject"},
     "clinical": {
-        "adverse_event", "assessment_panel", "assessment_component", "assessment_2_file_info",
-        "lab_test_panel", "lab_test", "lab_test_panel_2_protocol", "intervention",
-        "immune_exposure", "protocol_deviation", "reported_early_termination",
-        "reference_range", "subject_measure_definition", "subject_measure_result",
+        "adverse_event",
+        "assessment_panel",
+        "assessment_component",
+        "assessment_2_file_info",
+        "lab_test_panel",
+        "lab_test",
+        "lab_test_panel_2_protocol",
+        "intervention",
+        "immune_exposure",
+        "protocol_deviation",
+        "reported_early_termination",
+        "reference_range",
+        "subject_measure_definition",
+        "subject_measure_result",
     },
 }
 STUDY_PREFIXES = ("study", "program", "contract_grant", "personnel", "protocol", "inclusion")
@@ -81,6 +92,32 @@ def fk_field_name(column: str) -> str:
 
 def is_research(table: str) -> bool:
     return not table.startswith("lk_") and table != "workspace"
+
+
+def key_owners(tables: dict) -> dict[str, str]:
+    """Single-column primary key name -> its research table (study_accession -> study)."""
+    return {
+        t["primary_key"][0]: name
+        for name, t in tables.items()
+        if is_research(name)
+        and len(t["primary_key"]) == 1
+        and t["primary_key"][0] not in references(t, tables)  # expsample_mbaa_detail
+    }
+
+
+def inferred_references(table: dict, tables: dict) -> dict[str, str]:
+    """Columns named like another table's key but without a declared foreign key.
+
+    ImmPort's DDL leaves some out (study_data_release.study_accession,
+    lab_test.reference_range_accession, most of mass_spectrometry_result).
+    """
+    owners = key_owners(tables)
+    declared = references(table, tables)
+    return {
+        c["name"]: owners[c["name"]]
+        for c in table["columns"]
+        if c["name"] in owners and owners[c["name"]] != table["name"] and c["name"] not in declared
+    }
 
 
 def references(table: dict, tables: dict) -> dict[str, str]:
@@ -144,7 +181,9 @@ def value_field(column: dict, primary_key: bool) -> str:
     return f"models.{field}({', '.join(args)})"
 
 
-def relation_field(column: dict, target: str, primary_key: bool, related_name: str | None) -> str:
+def relation_field(
+    column: dict, target: str, primary_key: bool, related_name: str | None, enforced: bool
+) -> str:
     target_class = class_name(target)
     if primary_key:
         return (
@@ -161,21 +200,29 @@ def relation_field(column: dict, target: str, primary_key: bool, related_name: s
         args += ["null=True", "blank=True"]
     if related_name:
         args.append(f'related_name="{related_name}"')
+    if not enforced:
+        # Not a constraint in ImmPort: historical data may point at records it lacks.
+        args.append("db_constraint=False")
     return f"models.ForeignKey({', '.join(args)})"
 
 
 def docstring(table: dict) -> str:
     text = (table.get("description") or f"ImmPort table {table['name']}.").strip()
     text = " ".join(text.split()).replace('"""', "'")
-    first = text.split(". ")[0].rstrip(".")
-    return f'"""{first}."""'
+    first = text.split(". ")[0].rstrip(".") + "."
+    lines = textwrap.wrap(first, width=88)
+    if len(lines) == 1:
+        return f'"""{first}"""'
+    body = "\n    ".join(lines)
+    return f'"""{body}\n    """'
 
 
 def model_source(table: dict, tables: dict) -> str:
     name = table["name"]
     pk = table["primary_key"]
     single_pk = pk[0] if len(pk) == 1 else None
-    refs = references(table, tables)
+    declared = references(table, tables)
+    refs = {**declared, **inferred_references(table, tables)}
     target_counts: dict[str, int] = {}
     for target in refs.values():
         target_counts[target] = target_counts.get(target, 0) + 1
@@ -187,9 +234,7 @@ def model_source(table: dict, tables: dict) -> str:
     if accessioned:
         lines += [f'    accession_prefix = "{prefix}"', ""]
     field_names: set[str] = set()
-    indexed = {
-        idx["columns"][0] for idx in table.get("indexes", []) if len(idx["columns"]) == 1
-    }
+    indexed = {idx["columns"][0] for idx in table.get("indexes", []) if len(idx["columns"]) == 1}
     for column in table["columns"]:
         col = column["name"]
         if col == "workspace_id":
@@ -200,7 +245,7 @@ def model_source(table: dict, tables: dict) -> str:
             related = None
             if target_counts[refs[col]] > 1:
                 related = f"{name}_by_{field}"
-            definition = relation_field(column, refs[col], is_pk, related)
+            definition = relation_field(column, refs[col], is_pk, related, col in declared)
         else:
             field = col
             definition = value_field(column, is_pk)
@@ -216,7 +261,7 @@ def model_source(table: dict, tables: dict) -> str:
         fields = [fk_field_name(c) if c in refs else c for c in pk]
         meta.append(
             "        constraints = [models.UniqueConstraint("
-            f"fields={fields!r}, name=\"{name}_immport_key\")]"
+            f'fields={fields!r}, name="{name}_immport_key")]'
         )
     # Accessioned models inherit the base's unique (workspace, user_defined_id).
     meta_base = "(AccessionedRecord.Meta)" if accessioned else ""
@@ -268,7 +313,10 @@ def formatted(files: dict[Path, str]) -> dict[Path, str]:
     for path, source in files.items():
         result = subprocess.run(
             [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(path), "-"],
-            input=source, capture_output=True, text=True, check=True,
+            input=source,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         out[path] = result.stdout
     return out

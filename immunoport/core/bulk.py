@@ -35,8 +35,7 @@ def insert_frame(model: type[models.Model], frame: pl.DataFrame) -> int:
 def _copy(table: str, columns: list[str], frame: pl.DataFrame) -> None:
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     sql = (
-        f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN "
-        "WITH (FORMAT csv, NULL '')"
+        f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '')"
     )
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for chunk in frame.iter_slices(_COPY_CHUNK_ROWS):

@@ -57,10 +57,6 @@ class AccessionedRecord(WorkspaceRecord):
             )
         ]
 
-    @property
-    def accession(self) -> str:
-        return self.pk
-
     def save(self, *args, **kwargs):
         if not self.pk:
             from immunoport.core.accessions import issue_accessions
@@ -68,3 +64,7 @@ class AccessionedRecord(WorkspaceRecord):
             self.pk = issue_accessions(self.accession_prefix, 1)[0]
             kwargs["force_insert"] = True
         super().save(*args, **kwargs)
+
+    @property
+    def accession(self) -> str:
+        return self.pk

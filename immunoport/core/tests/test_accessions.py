@@ -35,9 +35,13 @@ def test_imported_accessions_are_never_issued_again(workspace):
 
 @pytest.mark.django_db
 def test_numbers_of_a_rolled_back_load_are_not_visible(workspace):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        Study.objects.create(workspace=workspace, brief_title="lost")
-        raise RuntimeError
+    def failing_load():
+        with transaction.atomic():
+            Study.objects.create(workspace=workspace, brief_title="lost")
+            raise RuntimeError("load failed")
+
+    with pytest.raises(RuntimeError):
+        failing_load()
     kept = Study.objects.create(workspace=workspace, brief_title="kept")
     assert Study.objects.count() == 1
     assert kept.study_accession.startswith("SDY")

@@ -79,7 +79,12 @@ class AssessmentComponent(AccessionedRecord):
     name_reported = models.CharField(max_length=150)
     organ_or_body_system_preferred = models.CharField(max_length=100, null=True, blank=True)
     organ_or_body_system_reported = models.CharField(max_length=100, null=True, blank=True)
-    planned_visit_accession = models.CharField(max_length=15, db_index=True)
+    planned_visit = models.ForeignKey(
+        "PlannedVisit",
+        on_delete=models.CASCADE,
+        db_column="planned_visit_accession",
+        db_constraint=False,
+    )
     reference_range = models.ForeignKey(
         "ReferenceRange",
         on_delete=models.SET_NULL,
@@ -105,7 +110,9 @@ class AssessmentComponent(AccessionedRecord):
 
 
 class AssessmentPanel(AccessionedRecord):
-    """Evaluations ( CRS, questionaires, ratings based on a reference scale) of subjects that do not involve drawing a sample from a subject."""
+    """Evaluations ( CRS, questionaires, ratings based on a reference scale) of subjects that
+    do not involve drawing a sample from a subject.
+    """
 
     accession_prefix = "AP"
 
@@ -147,7 +154,9 @@ class ImmuneExposure(AccessionedRecord):
 
 
 class Intervention(AccessionedRecord):
-    """The compounds, procedures or devices encountered by a subject during a study as indicated by the study protocol, medical care or self-administered."""
+    """The compounds, procedures or devices encountered by a subject during a study as
+    indicated by the study protocol, medical care or self-administered.
+    """
 
     accession_prefix = "SM"
 
@@ -197,7 +206,14 @@ class LabTest(AccessionedRecord):
     )
     name_preferred = models.CharField(max_length=40, null=True, blank=True)
     name_reported = models.CharField(max_length=125, null=True, blank=True)
-    reference_range_accession = models.CharField(max_length=15, null=True, blank=True)
+    reference_range = models.ForeignKey(
+        "ReferenceRange",
+        on_delete=models.SET_NULL,
+        db_column="reference_range_accession",
+        null=True,
+        blank=True,
+        db_constraint=False,
+    )
     result_unit_preferred = models.CharField(max_length=40, null=True, blank=True)
     result_unit_reported = models.CharField(max_length=40, null=True, blank=True)
     result_value_preferred = models.FloatField(null=True, blank=True)
@@ -290,7 +306,9 @@ class ReferenceRange(AccessionedRecord):
 
 
 class ReportedEarlyTermination(AccessionedRecord):
-    """Records information about why a particular subject did not complete participation in the study."""
+    """Records information about why a particular subject did not complete participation in the
+    study.
+    """
 
     accession_prefix = "RET"
 

@@ -45,7 +45,9 @@ class ArmOrCohort(AccessionedRecord):
 
 
 class Period(AccessionedRecord):
-    """ClinicalTrials.gov definition of study stages used for reporting participant flow through a study."""
+    """ClinicalTrials.gov definition of study stages used for reporting participant flow
+    through a study.
+    """
 
     accession_prefix = "P"
 

@@ -11,7 +11,9 @@ from immunoport.core.models import AccessionedRecord, WorkspaceRecord
 class ElisaResult(WorkspaceRecord):
     """Captures results of ELISA assays or simplified version of MBAA or Luminex assays."""
 
-    result_id = models.BigAutoField(primary_key=True)
+    result = models.OneToOneField(
+        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
+    )
     analyte_accession = models.CharField(max_length=15, null=True, blank=True)
     analyte_preferred = models.CharField(max_length=100, null=True, blank=True)
     analyte_reported = models.CharField(max_length=100)
@@ -52,9 +54,13 @@ class ElisaResult(WorkspaceRecord):
 
 
 class ElispotResult(WorkspaceRecord):
-    """Captures results from enzyme-linked immunosorbent spot (ELISPOT) assay for monitoring immune responses in humans and animals."""
+    """Captures results from enzyme-linked immunosorbent spot (ELISPOT) assay for monitoring
+    immune responses in humans and animals.
+    """
 
-    result_id = models.BigAutoField(primary_key=True)
+    result = models.OneToOneField(
+        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
+    )
     analyte_accession = models.CharField(max_length=15, null=True, blank=True)
     analyte_preferred = models.CharField(max_length=100, null=True, blank=True)
     analyte_reported = models.CharField(max_length=100)
@@ -95,9 +101,13 @@ class ElispotResult(WorkspaceRecord):
 
 
 class FcsAnalyzedResult(WorkspaceRecord):
-    """Stores the analysis results of .fcs file contents and includes measures of population cell number, gating definitions and other statistics."""
+    """Stores the analysis results of .fcs file contents and includes measures of population
+    cell number, gating definitions and other statistics.
+    """
 
-    result_id = models.BigAutoField(primary_key=True)
+    result = models.OneToOneField(
+        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
+    )
     arm = models.ForeignKey(
         "ArmOrCohort", on_delete=models.SET_NULL, db_column="arm_accession", null=True, blank=True
     )
@@ -148,7 +158,9 @@ class FcsAnalyzedResult(WorkspaceRecord):
 
 
 class FcsAnalyzedResultMarker(WorkspaceRecord):
-    """Individual markers in a cell population definition are captured and annotated with preferred names."""
+    """Individual markers in a cell population definition are captured and annotated with
+    preferred names.
+    """
 
     fcs_analyzed_result_marker_id = models.BigAutoField(primary_key=True)
     population_marker_preferred = models.CharField(max_length=500, null=True, blank=True)
@@ -161,9 +173,13 @@ class FcsAnalyzedResultMarker(WorkspaceRecord):
 
 
 class HaiResult(WorkspaceRecord):
-    """Captures results from a hemagglutination inhibition assay to quantify virus or bacteria presence."""
+    """Captures results from a hemagglutination inhibition assay to quantify virus or bacteria
+    presence.
+    """
 
-    result_id = models.BigAutoField(primary_key=True)
+    result = models.OneToOneField(
+        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
+    )
     arm = models.ForeignKey("ArmOrCohort", on_delete=models.CASCADE, db_column="arm_accession")
     biosample = models.ForeignKey(
         "Biosample", on_delete=models.CASCADE, db_column="biosample_accession"
@@ -197,7 +213,9 @@ class HaiResult(WorkspaceRecord):
 class HlaTypingResult(WorkspaceRecord):
     """Captures the expert determined pair of allele values for the HLA genes that were typed."""
 
-    result_id = models.BigAutoField(primary_key=True)
+    result = models.OneToOneField(
+        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
+    )
     allele_1 = models.CharField(max_length=250, null=True, blank=True)
     allele_2 = models.CharField(max_length=250, null=True, blank=True)
     ancestral_population = models.CharField(max_length=250, null=True, blank=True)
@@ -228,7 +246,9 @@ class HlaTypingResult(WorkspaceRecord):
 class KirTypingResult(WorkspaceRecord):
     """Captures the expert determined allele values for the KIR genes that were typed."""
 
-    result_id = models.BigAutoField(primary_key=True)
+    result = models.OneToOneField(
+        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
+    )
     allele_1 = models.CharField(max_length=250, null=True, blank=True)
     allele_2 = models.CharField(max_length=250, null=True, blank=True)
     arm = models.ForeignKey("ArmOrCohort", on_delete=models.CASCADE, db_column="arm_accession")
@@ -257,15 +277,43 @@ class KirTypingResult(WorkspaceRecord):
 class MassSpectrometryResult(WorkspaceRecord):
     """ImmPort table mass_spectrometry_result."""
 
-    result_id = models.BigAutoField(primary_key=True)
-    arm_accession = models.CharField(max_length=15, null=True, blank=True)
-    biosample_accession = models.CharField(max_length=15, null=True, blank=True)
+    result = models.OneToOneField(
+        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
+    )
+    arm = models.ForeignKey(
+        "ArmOrCohort",
+        on_delete=models.SET_NULL,
+        db_column="arm_accession",
+        null=True,
+        blank=True,
+        db_constraint=False,
+    )
+    biosample = models.ForeignKey(
+        "Biosample",
+        on_delete=models.SET_NULL,
+        db_column="biosample_accession",
+        null=True,
+        blank=True,
+        db_constraint=False,
+    )
     comments = models.CharField(max_length=500, null=True, blank=True)
-    experiment_accession = models.CharField(max_length=15)
+    experiment = models.ForeignKey(
+        "Experiment",
+        on_delete=models.CASCADE,
+        db_column="experiment_accession",
+        db_constraint=False,
+    )
     expsample = models.ForeignKey(
         "Expsample", on_delete=models.CASCADE, db_column="expsample_accession"
     )
-    file_info_id = models.IntegerField(null=True, blank=True)
+    file_info = models.ForeignKey(
+        "FileInfo",
+        on_delete=models.SET_NULL,
+        db_column="file_info_id",
+        null=True,
+        blank=True,
+        db_constraint=False,
+    )
     intensity = models.FloatField()
     retention_time = models.FloatField(null=True, blank=True)
     retention_time_unit = models.CharField(max_length=25, null=True, blank=True)
@@ -280,10 +328,24 @@ class MassSpectrometryResult(WorkspaceRecord):
     protein_name_preferred = models.CharField(max_length=255, null=True, blank=True)
     repository_accession = models.CharField(max_length=20, null=True, blank=True)
     repository_name = models.CharField(max_length=50, null=True, blank=True)
-    study_accession = models.CharField(max_length=15, null=True, blank=True)
+    study = models.ForeignKey(
+        "Study",
+        on_delete=models.SET_NULL,
+        db_column="study_accession",
+        null=True,
+        blank=True,
+        db_constraint=False,
+    )
     study_time_collected = models.FloatField(null=True, blank=True)
     study_time_collected_unit = models.CharField(max_length=25, null=True, blank=True)
-    subject_accession = models.CharField(max_length=15, null=True, blank=True)
+    subject = models.ForeignKey(
+        "Subject",
+        on_delete=models.SET_NULL,
+        db_column="subject_accession",
+        null=True,
+        blank=True,
+        db_constraint=False,
+    )
 
     class Meta:
         db_table = "mass_spectrometry_result"
@@ -292,7 +354,9 @@ class MassSpectrometryResult(WorkspaceRecord):
 class MbaaResult(WorkspaceRecord):
     """Captures results of Multiplex Bead Array Assays (MBAA or Luminex) assays."""
 
-    result_id = models.BigAutoField(primary_key=True)
+    result = models.OneToOneField(
+        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
+    )
     analyte_accession = models.CharField(max_length=15, null=True, blank=True)
     analyte_preferred = models.CharField(max_length=100, null=True, blank=True)
     analyte_reported = models.CharField(max_length=100, null=True, blank=True)
@@ -336,9 +400,13 @@ class MbaaResult(WorkspaceRecord):
 
 
 class NeutAbTiterResult(WorkspaceRecord):
-    """Captures titer (inverse concentration) of antibody in a sample that can neutralize a challenge or target."""
+    """Captures titer (inverse concentration) of antibody in a sample that can neutralize a
+    challenge or target.
+    """
 
-    result_id = models.BigAutoField(primary_key=True)
+    result = models.OneToOneField(
+        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
+    )
     arm = models.ForeignKey("ArmOrCohort", on_delete=models.CASCADE, db_column="arm_accession")
     biosample = models.ForeignKey(
         "Biosample", on_delete=models.CASCADE, db_column="biosample_accession"
@@ -370,7 +438,9 @@ class NeutAbTiterResult(WorkspaceRecord):
 
 
 class PcrResult(WorkspaceRecord):
-    """Captures results from Real-time reverse-transcription PCR (qPCR) assays or other PCR assays."""
+    """Captures results from Real-time reverse-transcription PCR (qPCR) assays or other PCR
+    assays.
+    """
 
     result_id = models.BigAutoField(primary_key=True)
     arm = models.ForeignKey("ArmOrCohort", on_delete=models.CASCADE, db_column="arm_accession")

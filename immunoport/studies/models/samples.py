@@ -9,7 +9,9 @@ from immunoport.core.models import AccessionedRecord, WorkspaceRecord
 
 
 class Biosample(AccessionedRecord):
-    """Material extracted from a subject that has undergone isolation, processing and/or treatment prior to use in an assay or test."""
+    """Material extracted from a subject that has undergone isolation, processing and/or
+    treatment prior to use in an assay or test.
+    """
 
     accession_prefix = "BS"
 
@@ -99,7 +101,9 @@ class ControlSample2FileInfo(WorkspaceRecord):
 
 
 class Experiment(AccessionedRecord):
-    """Describes the type of experiment, measurement technique and links to protocols used in the experiment."""
+    """Describes the type of experiment, measurement technique and links to protocols used in
+    the experiment.
+    """
 
     accession_prefix = "EXP"
 
@@ -135,7 +139,9 @@ class Experiment2Protocol(WorkspaceRecord):
 
 
 class Expsample(AccessionedRecord):
-    """Links the biological samples analyzed in an experiment to the assay reagent, protocol and results via the experiment sample record."""
+    """Links the biological samples analyzed in an experiment to the assay reagent, protocol
+    and results via the experiment sample record.
+    """
 
     accession_prefix = "ES"
 
@@ -241,9 +247,13 @@ class ExpsampleMbaaDetail(WorkspaceRecord):
 
 
 class ExpsamplePublicRepository(WorkspaceRecord):
-    """EXPSAMPLE_PUBLIC_REPOSITORY stores the public repository accessions linked to an EXPSAMPLE."""
+    """EXPSAMPLE_PUBLIC_REPOSITORY stores the public repository accessions linked to an
+    EXPSAMPLE.
+    """
 
-    result_id = models.BigAutoField(primary_key=True)
+    result = models.OneToOneField(
+        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
+    )
     expsample = models.ForeignKey(
         "Expsample", on_delete=models.CASCADE, db_column="expsample_accession"
     )
@@ -299,22 +309,28 @@ class FcsHeaderMarker(WorkspaceRecord):
 class FcsHeaderMarker2Reagent(WorkspaceRecord):
     """Markers or channels from fcs header may be linked to REAGENT records."""
 
-    fcs_header_id = models.IntegerField()
+    fcs_header = models.ForeignKey(
+        "FcsHeader", on_delete=models.CASCADE, db_column="fcs_header_id", db_constraint=False
+    )
     parameter_number = models.IntegerField()
-    reagent_accession = models.CharField(max_length=15)
+    reagent = models.ForeignKey(
+        "Reagent", on_delete=models.CASCADE, db_column="reagent_accession", db_constraint=False
+    )
 
     class Meta:
         db_table = "fcs_header_marker_2_reagent"
         constraints = [
             models.UniqueConstraint(
-                fields=["fcs_header_id", "parameter_number", "reagent_accession"],
+                fields=["fcs_header", "parameter_number", "reagent"],
                 name="fcs_header_marker_2_reagent_immport_key",
             )
         ]
 
 
 class FileInfo(WorkspaceRecord):
-    """Contains metadata and content for result files, template files, and other files archived to workspaces."""
+    """Contains metadata and content for result files, template files, and other files archived
+    to workspaces.
+    """
 
     file_info_id = models.BigAutoField(primary_key=True)
     detail = models.CharField(max_length=100)

@@ -235,7 +235,9 @@ class StudyCategorization(WorkspaceRecord):
 class StudyDataRelease(WorkspaceRecord):
     """Provides information on when a study was initially released or updated."""
 
-    study_accession = models.CharField(max_length=15)
+    study = models.ForeignKey(
+        "Study", on_delete=models.CASCADE, db_column="study_accession", db_constraint=False
+    )
     data_release_version = models.IntegerField(null=True, blank=True)
     data_release_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=50, null=True, blank=True)
@@ -244,7 +246,7 @@ class StudyDataRelease(WorkspaceRecord):
         db_table = "study_data_release"
         constraints = [
             models.UniqueConstraint(
-                fields=["study_accession", "data_release_version", "data_release_date"],
+                fields=["study", "data_release_version", "data_release_date"],
                 name="study_data_release_immport_key",
             )
         ]

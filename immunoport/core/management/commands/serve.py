@@ -26,9 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, workers, threads, no_worker, **options):
         children = []
         if not no_worker:
-            children.append(
-                subprocess.Popen([sys.executable, "-m", "immunoport.cli", "worker"])
-            )
+            children.append(subprocess.Popen([sys.executable, "-m", "immunoport.cli", "worker"]))
         children.append(
             subprocess.Popen(
                 [
