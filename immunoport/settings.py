@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "immunoport.core.navigation.navigation",
             ],
         },
     },
@@ -120,7 +121,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MEDIA_ROOT = env_path("IMMUNOPORT_FILES_DIR", VAR_DIR / "files")
 MEDIA_URL = "/files/"
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = VAR_DIR / "static"  # filled by `immunoport serve` (collectstatic)
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -131,7 +133,7 @@ STORAGES = {
         )
     },
 }
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = DEBUG
 
 # Background tasks: a database queue by default, drained by the worker that
 # `immunoport serve` starts (or by `immunoport worker` on other machines).

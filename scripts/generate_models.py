@@ -96,13 +96,14 @@ def is_research(table: str) -> bool:
 
 def key_owners(tables: dict) -> dict[str, str]:
     """Single-column primary key name -> its research table (study_accession -> study)."""
-    return {
-        t["primary_key"][0]: name
-        for name, t in tables.items()
-        if is_research(name)
-        and len(t["primary_key"]) == 1
-        and t["primary_key"][0] not in references(t, tables)  # expsample_mbaa_detail
-    }
+    owners: dict[str, list[str]] = {}
+    for name, t in tables.items():
+        key = t["primary_key"]
+        # expsample_mbaa_detail's key is a reference to expsample, not a key of its own.
+        if is_research(name) and len(key) == 1 and key[0] not in references(t, tables):
+            owners.setdefault(key[0], []).append(name)
+    # result_id is every result table's key: a name shared by several owns nothing.
+    return {key: names[0] for key, names in owners.items() if len(names) == 1}
 
 
 def inferred_references(table: dict, tables: dict) -> dict[str, str]:
@@ -116,7 +117,7 @@ def inferred_references(table: dict, tables: dict) -> dict[str, str]:
     return {
         c["name"]: owners[c["name"]]
         for c in table["columns"]
-        if c["name"] in owners and owners[c["name"]] != table["name"] and c["name"] not in declared
+        if c["name"] in owners and table["primary_key"] != [c["name"]] and c["name"] not in declared
     }
 
 

@@ -1,8 +1,33 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from immunoport.portal.services import banner_figures
+from immunoport.portal.services import banner_figures, shared_study_list
+
+SECTIONS = {
+    "upload": (
+        "Upload",
+        "Deposit study data into a private workspace: ImmPort templates, packages and "
+        "data files, validated before anything is stored.",
+    ),
+    "analysis": (
+        "Analysis",
+        "Re-analyse shared data: cytometry metadata and automated clustering.",
+    ),
+    "resources": (
+        "Resources",
+        "Blank templates, lookup tables and documentation for data providers.",
+    ),
+}
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html", {"figures": banner_figures()})
+
+
+def shared_data(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/shared_data.html", {"studies": shared_study_list()})
+
+
+def section(request: HttpRequest, name: str) -> HttpResponse:
+    label, summary = SECTIONS[name]
+    return render(request, "portal/section.html", {"section": {"label": label, "summary": summary}})

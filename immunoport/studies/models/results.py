@@ -11,9 +11,7 @@ from immunoport.core.models import AccessionedRecord, WorkspaceRecord
 class ElisaResult(WorkspaceRecord):
     """Captures results of ELISA assays or simplified version of MBAA or Luminex assays."""
 
-    result = models.OneToOneField(
-        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
-    )
+    result_id = models.BigAutoField(primary_key=True)
     analyte_accession = models.CharField(max_length=15, null=True, blank=True)
     analyte_preferred = models.CharField(max_length=100, null=True, blank=True)
     analyte_reported = models.CharField(max_length=100)
@@ -58,9 +56,7 @@ class ElispotResult(WorkspaceRecord):
     immune responses in humans and animals.
     """
 
-    result = models.OneToOneField(
-        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
-    )
+    result_id = models.BigAutoField(primary_key=True)
     analyte_accession = models.CharField(max_length=15, null=True, blank=True)
     analyte_preferred = models.CharField(max_length=100, null=True, blank=True)
     analyte_reported = models.CharField(max_length=100)
@@ -105,9 +101,7 @@ class FcsAnalyzedResult(WorkspaceRecord):
     cell number, gating definitions and other statistics.
     """
 
-    result = models.OneToOneField(
-        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
-    )
+    result_id = models.BigAutoField(primary_key=True)
     arm = models.ForeignKey(
         "ArmOrCohort", on_delete=models.SET_NULL, db_column="arm_accession", null=True, blank=True
     )
@@ -177,9 +171,7 @@ class HaiResult(WorkspaceRecord):
     presence.
     """
 
-    result = models.OneToOneField(
-        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
-    )
+    result_id = models.BigAutoField(primary_key=True)
     arm = models.ForeignKey("ArmOrCohort", on_delete=models.CASCADE, db_column="arm_accession")
     biosample = models.ForeignKey(
         "Biosample", on_delete=models.CASCADE, db_column="biosample_accession"
@@ -213,9 +205,7 @@ class HaiResult(WorkspaceRecord):
 class HlaTypingResult(WorkspaceRecord):
     """Captures the expert determined pair of allele values for the HLA genes that were typed."""
 
-    result = models.OneToOneField(
-        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
-    )
+    result_id = models.BigAutoField(primary_key=True)
     allele_1 = models.CharField(max_length=250, null=True, blank=True)
     allele_2 = models.CharField(max_length=250, null=True, blank=True)
     ancestral_population = models.CharField(max_length=250, null=True, blank=True)
@@ -246,9 +236,7 @@ class HlaTypingResult(WorkspaceRecord):
 class KirTypingResult(WorkspaceRecord):
     """Captures the expert determined allele values for the KIR genes that were typed."""
 
-    result = models.OneToOneField(
-        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
-    )
+    result_id = models.BigAutoField(primary_key=True)
     allele_1 = models.CharField(max_length=250, null=True, blank=True)
     allele_2 = models.CharField(max_length=250, null=True, blank=True)
     arm = models.ForeignKey("ArmOrCohort", on_delete=models.CASCADE, db_column="arm_accession")
@@ -277,9 +265,7 @@ class KirTypingResult(WorkspaceRecord):
 class MassSpectrometryResult(WorkspaceRecord):
     """ImmPort table mass_spectrometry_result."""
 
-    result = models.OneToOneField(
-        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
-    )
+    result_id = models.BigAutoField(primary_key=True)
     arm = models.ForeignKey(
         "ArmOrCohort",
         on_delete=models.SET_NULL,
@@ -354,9 +340,7 @@ class MassSpectrometryResult(WorkspaceRecord):
 class MbaaResult(WorkspaceRecord):
     """Captures results of Multiplex Bead Array Assays (MBAA or Luminex) assays."""
 
-    result = models.OneToOneField(
-        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
-    )
+    result_id = models.BigAutoField(primary_key=True)
     analyte_accession = models.CharField(max_length=15, null=True, blank=True)
     analyte_preferred = models.CharField(max_length=100, null=True, blank=True)
     analyte_reported = models.CharField(max_length=100, null=True, blank=True)
@@ -404,9 +388,7 @@ class NeutAbTiterResult(WorkspaceRecord):
     challenge or target.
     """
 
-    result = models.OneToOneField(
-        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
-    )
+    result_id = models.BigAutoField(primary_key=True)
     arm = models.ForeignKey("ArmOrCohort", on_delete=models.CASCADE, db_column="arm_accession")
     biosample = models.ForeignKey(
         "Biosample", on_delete=models.CASCADE, db_column="biosample_accession"

@@ -251,9 +251,7 @@ class ExpsamplePublicRepository(WorkspaceRecord):
     EXPSAMPLE.
     """
 
-    result = models.OneToOneField(
-        "PcrResult", on_delete=models.CASCADE, primary_key=True, db_column="result_id"
-    )
+    result_id = models.BigAutoField(primary_key=True)
     expsample = models.ForeignKey(
         "Expsample", on_delete=models.CASCADE, db_column="expsample_accession"
     )

@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
@@ -24,6 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host, port, workers, threads, no_worker, **options):
+        call_command("collectstatic", interactive=False, verbosity=0)
         children = []
         if not no_worker:
             children.append(subprocess.Popen([sys.executable, "-m", "immunoport.cli", "worker"]))
