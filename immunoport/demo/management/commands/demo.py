@@ -1,0 +1,31 @@
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from immunoport.demo.services import load_demo
+from immunoport.ingest.immport_download import PackageError
+
+
+class Command(BaseCommand):
+    help = "Load ImmPort's lookups and six real shared studies into the 'ImmPort demo' workspace."
+
+    def handle(self, *args, verbosity, **options):
+        started = time.perf_counter()
+        try:
+            demo = load_demo()
+        except (PackageError, OSError) as error:
+            raise CommandError(str(error)) from error
+        if verbosity > 1:
+            for report in demo.reports:
+                self.stdout.write("\n".join(report.lines()))
+        for report in demo.reports:
+            self.stdout.write(
+                f"{report.package:<20} {report.inserted:>7,} rows inserted"
+                f" {report.skipped:>7,} already present"
+            )
+        lookups = "lookups loaded, " if demo.lookups_loaded else ""
+        self.stdout.write(
+            f"Workspace {demo.workspace.name!r}: {lookups}{len(demo.studies)} shared studies "
+            f"({', '.join(demo.studies)}), {demo.inserted:,} rows inserted, "
+            f"{demo.skipped:,} already present, in {time.perf_counter() - started:.1f} s"
+        )
