@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from graphlib import TopologicalSorter
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import polars as pl
 from django.db import models, transaction
@@ -249,6 +250,117 @@ class ImportReport:
 
 
 # ---------------------------------------------------------------------------
+# The study tables, as the importer sees them
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Where a column points: the key column of another study table."""
+
+    table: str
+    column: str
+    enforced: bool  # a database constraint; ImmPort left a few references unenforced
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a study table, with what the import checks it against."""
+
+    name: str
+    attname: str  # the model's name for it, for queries
+    dtype: type[pl.DataType]
+    required: bool
+    default: Any  # filled in where a required value is missing; None if there is none
+    max_length: int | None
+    reference: Reference | None
+
+
+@dataclass(frozen=True)
+class StudyTable:
+    """A study model seen as ImmPort's table."""
+
+    model: type[models.Model]
+    name: str
+    columns: dict[str, Column]  # the columns ImmPort files carry, not ours
+    key: list[str]  # what ImmPort identifies a row by: accession, id or composite key
+    accessioned: bool
+    loads_ids: bool  # an integer key taken from the package: its sequence needs moving
+
+
+_DTYPES: dict[str, type[pl.DataType]] = {
+    "CharField": pl.String,
+    "TextField": pl.String,
+    "IntegerField": pl.Int64,
+    "BigIntegerField": pl.Int64,
+    "AutoField": pl.Int64,
+    "BigAutoField": pl.Int64,
+    "FloatField": pl.Float64,
+    "DateField": pl.Date,
+}
+
+
+@cache
+def study_tables() -> dict[str, StudyTable]:
+    """Every study model by its ImmPort table name."""
+    return {name: _study_table(model) for name, model in models_by_table().items()}
+
+
+def _study_table(model: type[models.Model]) -> StudyTable:
+    # Read as Any: django-stubs types Field.column as optional and knows neither
+    # ForeignKey.db_constraint nor UniqueConstraint.fields on BaseConstraint.
+    meta: Any = model._meta
+    columns = {}
+    for f in meta.concrete_fields:
+        if f.column in {"workspace_id", "user_defined_id", "id"}:
+            continue  # ours: workspace ownership, provider IDs, surrogate keys
+        value = f
+        while value.is_relation:
+            value = value.target_field
+        dtype = _DTYPES[value.get_internal_type()]
+        reference = None
+        if f.is_relation:
+            target = f.related_model._meta.db_table
+            reference = Reference(target, f.target_field.column, f.db_constraint)
+        columns[f.column] = Column(
+            name=f.column,
+            attname=f.attname,
+            dtype=dtype,
+            required=not f.null,
+            default=f.get_default() if f.has_default() else None,
+            max_length=f.max_length if dtype is pl.String else None,
+            reference=reference,
+        )
+    pk = meta.pk
+    if pk.column == "id":
+        (constraint,) = [c for c in meta.constraints if c.name.endswith("_immport_key")]
+        key = [meta.get_field(name).column for name in constraint.fields]
+    else:
+        key = [pk.column]
+    return StudyTable(
+        model=model,
+        name=meta.db_table,
+        columns=columns,
+        key=key,
+        accessioned=issubclass(model, AccessionedRecord),
+        loads_ids=pk.column != "id" and isinstance(pk, models.AutoField | models.BigAutoField),
+    )
+
+
+@cache
+def load_order() -> list[str]:
+    """Study tables ordered so that every referenced table comes first."""
+    graph = {
+        name: {
+            column.reference.table
+            for column in table.columns.values()
+            if column.reference and column.reference.table != name
+        }
+        for name, table in study_tables().items()
+    }
+    return list(TopologicalSorter(graph).static_order())
+
+
+# ---------------------------------------------------------------------------
 # Finding the package
 
 
@@ -354,7 +466,7 @@ def read_package(package: Package) -> PackageContents:
 
     Raises PackageError listing every unreadable row and value.
     """
-    studies = models_by_table()
+    tables = study_tables()
     frames: dict[str, pl.DataFrame] = {}
     files: dict[str, str] = {}
     ignored_tables: dict[str, int] = {}
@@ -370,16 +482,15 @@ def read_package(package: Package) -> PackageContents:
         problems += read_problems
         if raw is None:
             continue
-        if table not in studies:
+        if table not in tables:
             ignored_tables[path.stem] = raw.height
             continue
         if raw.is_empty():
             continue
         raw = _current_names(raw, table)
-        model = studies[table]
-        frame, typed_problems, table_warnings = _typed(raw, model, label)
+        frame, typed_problems, table_warnings = _typed(raw, tables[table], label)
         problems += typed_problems
-        key = key_columns(model)
+        key = tables[table].key
         duplicated = frame.filter(pl.struct(key).is_duplicated())
         problems += _problems(label, duplicated, key[0], f"{', '.join(key)} occurs more than once")
         warnings += table_warnings
@@ -427,10 +538,10 @@ def _read_table_file(
             return None, [Problem(label, None, None, None, "no header row")]
         columns = [c.strip().lower() for c in rows["row"][0].split(fmt.field_separator)]
         rows = rows.slice(1)
+    elif (order := _mysql_columns(table)) is not None:
+        columns = order
     else:
-        columns = _mysql_columns(table)
-        if columns is None:
-            return rows.select(_LINE), []
+        return rows.select(_LINE), []  # a table the model does not know: counted only
     fields = rows.select(pl.col("row").str.split(fmt.field_separator), _LINE)
     wrong = fields.filter(pl.col("row").list.len() != len(columns))
     if not wrong.is_empty():
@@ -474,19 +585,12 @@ def _mysql_columns(table: str) -> list[str] | None:
     spec = reference_tables().get(table)
     if spec is None:
         return None
-    return spec.get("dr34_mysql_txt_column_order") or [c["name"] for c in spec["columns"]]
+    order: list[str] = spec.get("dr34_mysql_txt_column_order") or [
+        c["name"] for c in spec["columns"]
+    ]
+    return order
 
 
-_DTYPES: dict[str, type[pl.DataType]] = {
-    "CharField": pl.String,
-    "TextField": pl.String,
-    "IntegerField": pl.Int64,
-    "BigIntegerField": pl.Int64,
-    "AutoField": pl.Int64,
-    "BigAutoField": pl.Int64,
-    "FloatField": pl.Float64,
-    "DateField": pl.Date,
-}
 _KIND = {pl.Int64: "a whole number", pl.Float64: "a number", pl.Date: "a date (YYYY-MM-DD)"}
 
 
@@ -503,61 +607,54 @@ def _parse(column: str, dtype: type[pl.DataType]) -> pl.Expr:
 
 
 def _typed(
-    raw: pl.DataFrame, model: type[models.Model], label: str
+    raw: pl.DataFrame, table: StudyTable, label: str
 ) -> tuple[pl.DataFrame, list[Problem], list[str]]:
-    """``raw`` with the model's columns and types; problems with values; warnings."""
-    table = model._meta.db_table
-    fields = _data_fields(model)
+    """``raw`` with the table's columns and types; problems with values; warnings."""
     values: dict[str, pl.Expr] = {}
     checks: dict[str, tuple[pl.Expr, str]] = {}
-    for f in fields:
-        dtype = _dtype(f)
-        if f.column in raw.columns:
-            values[f.column] = _parse(f.column, dtype)
-            if check := _value_check(f, dtype):
-                checks[f.column] = check
+    for column in table.columns.values():
+        if column.name in raw.columns:
+            values[column.name] = _parse(column.name, column.dtype)
+            if check := _value_check(column):
+                checks[column.name] = check
         else:
-            values[f.column] = pl.lit(None, dtype)
-        fallback = LEGACY_FALLBACKS.get((table, f.column))
+            values[column.name] = pl.lit(None, column.dtype)
+        fallback = LEGACY_FALLBACKS.get((table.name, column.name))
         if fallback in raw.columns:
-            values[f.column] = pl.coalesce(values[f.column], pl.col(fallback))
+            values[column.name] = pl.coalesce(values[column.name], pl.col(fallback))
     problems = _failed_checks(raw, checks, label)
-    frame = raw.select(*(value.alias(column) for column, value in values.items()), _LINE)
+    frame = raw.select(*(value.alias(name) for name, value in values.items()), _LINE)
 
-    required = [f for f in fields if not f.null]
-    empty = frame.select(pl.col(f.column).null_count() for f in required).row(0)
+    required = [column for column in table.columns.values() if column.required]
+    empty = frame.select(pl.col(column.name).null_count() for column in required).row(0)
     warnings = []
-    for f, count in zip(required, empty, strict=True):
+    for column, count in zip(required, empty, strict=True):
         if not count:
             continue
-        absent = f.column not in raw.columns
-        if f.has_default():
-            fill = f.get_default()
-        elif absent and _dtype(f) is pl.String:
+        absent = column.name not in raw.columns
+        fill = column.default
+        if fill is None and absent and column.dtype is pl.String:
             fill = NOT_SPECIFIED
-        else:
-            missing = frame.filter(pl.col(f.column).is_null())
-            problems += _problems(label, missing, f.column, "a value is required here")
+        if fill is None:
+            missing = frame.filter(pl.col(column.name).is_null())
+            problems += _problems(label, missing, column.name, "a value is required here")
             continue
-        frame = frame.with_columns(pl.col(f.column).fill_null(fill))
+        frame = frame.with_columns(pl.col(column.name).fill_null(fill))
         why = "is not in this file" if absent else "is empty"
-        warnings.append(f"{label}: required {f.column} {why}; set to {fill!r} on {count:,} rows")
+        warnings.append(f"{label}: required {column.name} {why}; set to {fill!r} on {count:,} rows")
     return frame, problems, warnings
 
 
-def _dtype(f: models.Field) -> type[pl.DataType]:
-    while f.is_relation:
-        f = f.target_field
-    return _DTYPES[f.get_internal_type()]
-
-
-def _value_check(f: models.Field, dtype: type[pl.DataType]) -> tuple[pl.Expr, str] | None:
-    """Which raw values of ``f`` cannot be stored, and why; None if any text fits."""
-    column = pl.col(f.column)
-    if dtype is not pl.String:
-        return column.is_not_null() & _parse(f.column, dtype).is_null(), f"is not {_KIND[dtype]}"
-    if f.max_length:
-        return column.str.len_chars() > f.max_length, f"longer than {f.max_length} characters"
+def _value_check(column: Column) -> tuple[pl.Expr, str] | None:
+    """Which raw values of ``column`` cannot be stored, and why; None if any text fits."""
+    raw = pl.col(column.name)
+    if column.dtype is not pl.String:
+        unparsed = raw.is_not_null() & _parse(column.name, column.dtype).is_null()
+        return unparsed, f"is not {_KIND[column.dtype]}"
+    if column.max_length:
+        return raw.str.len_chars() > column.max_length, (
+            f"longer than {column.max_length} characters"
+        )
     return None
 
 
@@ -587,16 +684,6 @@ def _problems(label: str, rows: pl.DataFrame, column: str, message: str) -> list
             Problem(label, None, column, None, f"{rows.height - shown.height} more rows: {message}")
         )
     return problems
-
-
-def _data_fields(model: type[models.Model]) -> list[models.Field]:
-    """The model's columns that ImmPort files carry (not ours: workspace, surrogate id)."""
-    ours = {"workspace_id", "user_defined_id"}
-    return [
-        f
-        for f in model._meta.concrete_fields
-        if f.column not in ours and not (f.primary_key and f.column == "id")
-    ]
 
 
 # ---------------------------------------------------------------------------
@@ -663,9 +750,9 @@ def load_packages(
     ]
     for prefix, number in counters.items():
         advance_counter(prefix, number)
-    studies = models_by_table()
-    loaded = {table for package_frames in frames for table in package_frames}
-    reset_sequences([studies[t] for t in sorted(loaded) if _has_immport_id(studies[t])])
+    tables = study_tables()
+    loaded = sorted({table for package_frames in frames for table in package_frames})
+    reset_sequences([tables[t].model for t in loaded if tables[t].loads_ids])
     for report, contents in zip(reports, packages, strict=True):
         if shared:
             report.published = _publish(report.studies, workspace, contents.package.release)
@@ -685,17 +772,17 @@ def _load(
     Rows whose parents come from a package loaded later in the same transaction
     rely on the foreign keys being checked at commit (Django creates them deferred).
     """
-    studies = models_by_table()
+    tables = study_tables()
     loads = []
-    for table in load_order():
-        if table not in frames:
+    for name in load_order():
+        if name not in frames:
             continue
-        model, frame = studies[table], frames[table]
-        key = key_columns(model)
-        new = frame.join(_existing(model, key, frame), on=key, how="anti", nulls_equal=True)
-        insert_frame(model, new.drop(_LINE).with_columns(workspace_id=pl.lit(workspace.pk)))
+        table, frame = tables[name], frames[name]
+        present = _existing(table, table.key, frame)
+        new = frame.join(present, on=table.key, how="anti", nulls_equal=True)
+        insert_frame(table.model, new.drop(_LINE).with_columns(workspace_id=pl.lit(workspace.pk)))
         skipped = frame.height - new.height
-        loads.append(TableLoad(table, contents.files[table], frame.height, new.height, skipped))
+        loads.append(TableLoad(name, contents.files[name], frame.height, new.height, skipped))
     study_frame = frames.get("study")
     return ImportReport(
         package=contents.package.name,
@@ -709,47 +796,14 @@ def _load(
     )
 
 
-@cache
-def load_order() -> list[str]:
-    """Study tables ordered so that every referenced table comes first."""
-    studies = models_by_table()
-    graph = {
-        table: {
-            f.related_model._meta.db_table
-            for f in model._meta.concrete_fields
-            if f.is_relation
-            and f.related_model is not model
-            and f.related_model in studies.values()
-        }
-        for table, model in studies.items()
-    }
-    return list(TopologicalSorter(graph).static_order())
-
-
-def key_columns(model: type[models.Model]) -> list[str]:
-    """The columns ImmPort identifies a row by: its accession or id, or its composite key."""
-    pk = model._meta.pk
-    if pk.column != "id":
-        return [pk.column]
-    (constraint,) = [c for c in model._meta.constraints if c.name.endswith("_immport_key")]
-    return [model._meta.get_field(name).column for name in constraint.fields]
-
-
-def _has_immport_id(model: type[models.Model]) -> bool:
-    pk = model._meta.pk
-    return pk.column != "id" and isinstance(pk, models.AutoField | models.BigAutoField)
-
-
-def _existing(model: type[models.Model], columns: list[str], frame: pl.DataFrame) -> pl.DataFrame:
-    """The distinct ``columns`` of database rows whose first key column occurs in ``frame``."""
-    attnames = {f.column: f.attname for f in model._meta.concrete_fields}
-    first = frame[columns[0]].drop_nulls().unique().to_list()
+def _existing(table: StudyTable, columns: list[str], frame: pl.DataFrame) -> pl.DataFrame:
+    """The distinct ``columns`` of database rows whose first column occurs in ``frame``."""
+    first, attnames = columns[0], [table.columns[c].attname for c in columns]
+    values = frame[first].drop_nulls().unique().to_list()
     found: list[tuple] = []
-    for start in range(0, len(first), _IN_CHUNK):
-        chunk = first[start : start + _IN_CHUNK]
-        found += model._default_manager.filter(
-            **{f"{attnames[columns[0]]}__in": chunk}
-        ).values_list(*(attnames[c] for c in columns))
+    for start in range(0, len(values), _IN_CHUNK):
+        matching = {f"{attnames[0]}__in": values[start : start + _IN_CHUNK]}
+        found += table.model._default_manager.filter(**matching).values_list(*attnames)
     schema = {c: frame.schema[c] for c in columns}
     return pl.DataFrame(found, schema=schema, orient="row").unique()
 
@@ -764,40 +818,39 @@ def _check_references(
 
     Enforced references are problems; the few ImmPort never enforced are warnings.
     """
-    studies = models_by_table()
+    tables = study_tables()
     problems: list[Problem] = []
     warnings: list[str] = []
-    for table, frame in frames.items():
-        for f in studies[table]._meta.concrete_fields:
-            if not f.is_relation or f.related_model not in studies.values():
+    for name, frame in frames.items():
+        for column in tables[name].columns.values():
+            reference = column.reference
+            if reference is None:
                 continue
-            target, target_column = f.related_model, f.target_field.column
-            target_table = target._meta.db_table
-            values = frame.select(pl.col(f.column).alias(target_column)).drop_nulls().unique()
+            target = reference.column
+            values = frame.select(pl.col(column.name).alias(target)).drop_nulls().unique()
             for package_frames in together:
-                if target_table in package_frames:
-                    known = package_frames[target_table].select(target_column)
-                    values = values.join(known, on=target_column, how="anti")
+                if reference.table in package_frames:
+                    known = package_frames[reference.table].select(target)
+                    values = values.join(known, on=target, how="anti")
             if values.is_empty():
                 continue
-            values = values.join(
-                _existing(target, [target_column], values), on=target_column, how="anti"
-            )
+            present = _existing(tables[reference.table], [target], values)
+            values = values.join(present, on=target, how="anti")
             if values.is_empty():
                 continue
-            rows = frame.join(values.rename({target_column: f.column}), on=f.column, how="semi")
-            if f.db_constraint:
+            rows = frame.join(values.rename({target: column.name}), on=column.name, how="semi")
+            if reference.enforced:
                 problems += _problems(
-                    files[table],
+                    files[name],
                     rows,
-                    f.column,
-                    f"no such {target_table}, neither in the package nor in the database; "
+                    column.name,
+                    f"no such {reference.table}, neither in the package nor in the database; "
                     f"import the package that has it in the same command (or before), "
-                    f"or add it to {target_table}.txt",
+                    f"or add it to {reference.table}.txt",
                 )
             else:
                 warnings.append(
-                    f"{files[table]}: {rows.height:,} rows name a {f.column} that is neither "
+                    f"{files[name]}: {rows.height:,} rows name a {column.name} that is neither "
                     "in the packages nor in the database (kept: ImmPort does not enforce it)"
                 )
     return problems, warnings
@@ -807,14 +860,14 @@ def _accession_maxima(
     frames: dict[str, pl.DataFrame], files: dict[str, str]
 ) -> tuple[dict[str, int], list[Problem]]:
     """The highest number per accession prefix in the package, for the counters."""
-    studies = models_by_table()
+    tables = study_tables()
     maxima: dict[str, int] = {}
     problems: list[Problem] = []
-    for table, frame in frames.items():
-        model = studies[table]
-        if not issubclass(model, AccessionedRecord) or frame.is_empty():
+    for name, frame in frames.items():
+        if not tables[name].accessioned:
             continue
-        accession = pl.col(model._meta.pk.column)
+        (column,) = tables[name].key
+        accession = pl.col(column)
         # Within one prefix the highest number is the longest, then greatest, string.
         highest = frame.group_by(accession.str.strip_chars_end("0123456789").alias("prefix")).agg(
             accession.sort_by(accession.str.len_chars(), accession).last(),
@@ -824,10 +877,8 @@ def _accession_maxima(
             try:
                 prefix, number = split_accession(value)
             except ValueError:
-                problems.append(
-                    Problem(files[table], line, accession.meta.output_name(), value,
-                            "is not an accession (capital letters followed by digits)")
-                )  # fmt: skip
+                message = "is not an accession (capital letters followed by digits)"
+                problems.append(Problem(files[name], line, column, value, message))
                 continue
             maxima[prefix] = max(maxima.get(prefix, 0), number)
     return maxima, problems

@@ -1,9 +1,11 @@
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from immunoport.demo.services import load_demo
-from immunoport.ingest.immport_download import PackageError
+from immunoport.ingest.management.commands.import_immport import (
+    refused_imports_as_command_errors,
+)
 
 
 class Command(BaseCommand):
@@ -11,10 +13,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, verbosity, **options):
         started = time.perf_counter()
-        try:
+        with refused_imports_as_command_errors():
             demo = load_demo()
-        except (PackageError, OSError) as error:
-            raise CommandError(str(error)) from error
         if verbosity > 1:
             for report in demo.reports:
                 self.stdout.write("\n".join(report.lines()))
