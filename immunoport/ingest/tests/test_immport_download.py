@@ -22,7 +22,13 @@ from immunoport.ingest.immport_download import (
 )
 from immunoport.ingest.tests.immport_files import database_counts, distinct_rows, row_counts
 from immunoport.releases.services import shared_studies
-from immunoport.studies.models import ContractGrant, HaiResult, Protocol, StudyDataRelease
+from immunoport.studies.models import (
+    ContractGrant,
+    HaiResult,
+    Program,
+    Protocol,
+    StudyDataRelease,
+)
 from immunoport.workspaces.models import Workspace
 
 SDY208_TAB = DEMO_DATA / "SDY208" / "SDY208-DR16_Tab" / "Tab"
@@ -250,7 +256,16 @@ def test_a_shared_package_is_published_in_its_data_release(workspace):
     release = StudyDataRelease.objects.get()
     assert (release.data_release_version, release.status) == (16, "Imported")
     assert report.published == ["SDY208"]
-    assert issue_accessions("SDY", 1) == ["SDY209"]  # never an imported number again
+
+
+@pytest.mark.django_db
+def test_new_records_never_take_an_imported_accession_or_id(workspace):
+    import_package(DEMO_DATA / "SDY208", workspace, shared=False)
+
+    assert issue_accessions("SDY", 1) == ["SDY209"]
+    assert issue_accessions("ESR", 1) == ["ESR10257"]  # after SDY208's reagents
+    program = Program.objects.create(workspace=workspace, category="NIH", name="New")
+    assert program.pk > 19  # ImmPort's program 19 came with the package
 
 
 # Broken bytes and random rows for the period table (accession, name, order, study, workspace).
