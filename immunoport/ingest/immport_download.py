@@ -16,22 +16,20 @@ frames named and typed like the study models, then loaded in one transaction:
 """
 
 import re
-import stat
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from graphlib import TopologicalSorter
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 from django.db import models, transaction
 
 from immunoport.core.accessions import advance_counter, split_accession
+from immunoport.core.archives import ArchiveError, extract
 from immunoport.core.bulk import insert_frame, reset_sequences
 from immunoport.core.models import AccessionedRecord
 from immunoport.releases.services import publish_study
@@ -388,44 +386,15 @@ def open_package(
 def _unpack(archive: Path, target: Path, *, max_bytes: int, max_members: int) -> None:
     """Extract the .txt files of ``archive``, refusing anything that could escape."""
     try:
-        with zipfile.ZipFile(archive) as zf:
-            members = zf.infolist()
-            if len(members) > max_members:
-                raise PackageError(f"{archive}: more than {max_members:,} files in the archive")
-            # Every member is checked before anything is written.
-            paths = [(info, _safe_parts(archive, info)) for info in members]
-            total = 0
-            for info, parts in paths:
-                if info.is_dir() or not parts[-1].lower().endswith(".txt"):
-                    continue
-                destination = target.joinpath(*parts)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as source, destination.open("wb") as sink:
-                    # Count what is actually unpacked: declared sizes can lie.
-                    while chunk := source.read(1 << 20):
-                        total += len(chunk)
-                        if total > max_bytes:
-                            raise PackageError(
-                                f"{archive}: unpacks to more than {max_bytes:,} bytes"
-                            )
-                        sink.write(chunk)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as error:
-        raise PackageError(f"{archive}: not a readable zip archive ({error})") from error
-
-
-def _safe_parts(archive: Path, info: zipfile.ZipInfo) -> tuple[str, ...]:
-    name = info.filename.replace("\\", "/")
-    parts = PurePosixPath(name).parts
-    escapes = (
-        name.startswith("/")
-        or not parts
-        or ".." in parts
-        or ":" in parts[0]
-        or stat.S_ISLNK(info.external_attr >> 16)
-    )
-    if escapes:
-        raise PackageError(f"{archive}: refused, member {info.filename!r} points outside it")
-    return tuple(p for p in parts if p != ".")
+        extract(
+            archive,
+            target,
+            keep=lambda name: name.lower().endswith(".txt"),
+            max_bytes=max_bytes,
+            max_members=max_members,
+        )
+    except ArchiveError as error:
+        raise PackageError(str(error)) from None
 
 
 def _find_package(root: Path, archive_stem: str | None) -> Package:
