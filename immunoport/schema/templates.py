@@ -35,6 +35,7 @@ class Column:
     data_column: str
     required: bool
     conditions: tuple[Condition, ...]
+    condition_text: str | None  # the AND/OR structure of ``conditions``, readable
     controlled_vocabulary: str | None
     preferred_vocabulary: str | None
     preferred_mapping_table: str | None
@@ -57,7 +58,7 @@ class Column:
 
     @property
     def is_numeric(self) -> bool:
-        return self.json_type == "number" or self.type == "float"
+        return self.json_type in {"number", "positive"} or self.type == "float"
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,10 @@ def _column(raw: dict[str, Any], taken: set[str] | None = None) -> Column:
         data_column=raw["data_column"],
         required=bool(raw["required"]),
         conditions=tuple(
-            Condition(c["op"], c["column"], c.get("value"))
+            Condition(c["op"], c["column"], c.get("values") or c.get("lookup") or c.get("value"))
             for c in raw.get("conditional_required_conditions") or []
         ),
+        condition_text=raw["conditional_required"],
         controlled_vocabulary=raw["controlled_vocabulary"],
         preferred_vocabulary=raw["preferred_vocabulary"],
         preferred_mapping_table=raw["preferred_mapping_table"],
