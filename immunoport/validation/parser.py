@@ -379,7 +379,7 @@ def _tabular(
     present = frozenset(keys[n] for n in metadata) | frozenset(
         result_keys[n] for g in groups for n in g
     )
-    base = [LINE, *(pl.col(f"c{i}").alias(keys[name]) for name, i in metadata.items())]
+    base = [pl.col(LINE), *(pl.col(f"c{i}").alias(keys[name]) for name, i in metadata.items())]
     if groups:
         frames = [
             cells.select(
