@@ -49,13 +49,13 @@ def as_json(report: Report) -> str:
     return json.dumps(as_dict(report), indent=2, ensure_ascii=False)
 
 
-def _shown(findings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def shown_findings(report: Report) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The first findings of each rule per file, and how many of each were left out."""
-    numbered = findings.with_columns(
+    numbered = report.findings.with_columns(
         pl.int_range(pl.len()).over("file", "rule").alias("_n"),
         pl.len().over("file", "rule").alias("_total"),
     )
-    shown = numbered.filter(pl.col("_n") < SHOWN_PER_RULE)
+    shown = numbered.filter(pl.col("_n") < SHOWN_PER_RULE).drop("_n", "_total")
     hidden = (
         numbered.filter(pl.col("_total") > SHOWN_PER_RULE)
         .group_by("file", "rule", maintain_order=True)
@@ -79,7 +79,7 @@ def as_text(report: Report) -> str:
         f"{report.package}: {verdict} — {report.errors:,} errors, {report.warnings:,} warnings "
         f"in {len(report.files)} files ({sum(f.rows for f in report.files):,} rows)",
     ]
-    shown, hidden = _shown(report.findings)
+    shown, hidden = shown_findings(report)
     by_file = {f.path: f for f in report.files}
     for (path,), group in shown.group_by("file", maintain_order=True):
         summary = by_file.get(str(path))
@@ -96,13 +96,13 @@ def as_text(report: Report) -> str:
 def as_html(report: Report) -> str:
     """A standalone page: the same report, readable in a browser."""
     e = html.escape
-    shown, hidden = _shown(report.findings)
+    shown, hidden = shown_findings(report)
     rows = "\n".join(
         "<tr class='{severity}'><td>{severity}</td><td>{file}</td><td>{line}</td>"
         "<td>{column}</td><td>{value}</td><td>{message}</td><td>{fix}</td></tr>".format(
             **{k: e("" if v is None else str(v)) for k, v in finding.items()}
         )
-        for finding in shown.drop("_n", "_total").iter_rows(named=True)
+        for finding in shown.iter_rows(named=True)
     )
     more = "".join(
         f"<li>{e(row['file'])}: {row['more']:,} more '{e(row['rule'])}' findings</li>"

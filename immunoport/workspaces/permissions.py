@@ -1,0 +1,41 @@
+"""Who may see or change what in a workspace: the one place that decides it."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.http import Http404
+
+from immunoport.workspaces.models import Membership, Workspace
+
+WRITERS = {Membership.Role.OWNER, Membership.Role.UPLOADER}
+
+
+def workspaces_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Workspace]:
+    """The workspaces whose private data ``user`` may see."""
+    if not user.is_authenticated:
+        return Workspace.objects.none()
+    return Workspace.objects.filter(memberships__user=user)
+
+
+def role_in(user: AbstractBaseUser | AnonymousUser, workspace: Workspace) -> str | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.filter(workspace=workspace, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def workspace_for(
+    user: AbstractBaseUser | AnonymousUser, workspace_id: int, *, write: bool = False
+) -> Workspace:
+    """The workspace if ``user`` may see it (and change it, with ``write``); else 404.
+
+    A 404, not a 403, so an outsider cannot tell which workspaces exist.
+    """
+    workspace = workspaces_of(user).filter(pk=workspace_id).first()
+    if workspace is None:
+        raise Http404("No such workspace")
+    if write and role_in(user, workspace) not in WRITERS:
+        raise Http404("No such workspace")
+    return workspace

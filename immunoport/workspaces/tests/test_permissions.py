@@ -1,0 +1,37 @@
+import pytest
+from django.contrib.auth.models import AnonymousUser, User
+from django.http import Http404
+
+from immunoport.workspaces.models import Membership
+from immunoport.workspaces.permissions import workspace_for, workspaces_of
+
+
+@pytest.fixture
+def member(workspace) -> User:
+    user = User.objects.create_user("member", password="a long pass phrase")
+    Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.VIEWER)
+    return user
+
+
+@pytest.mark.django_db
+def test_a_member_sees_only_their_workspaces(workspace, other_workspace, member):
+    assert list(workspaces_of(member)) == [workspace]
+    assert list(workspaces_of(AnonymousUser())) == []
+    assert workspace_for(member, workspace.pk) == workspace
+    with pytest.raises(Http404):
+        workspace_for(member, other_workspace.pk)
+    with pytest.raises(Http404):
+        workspace_for(member, workspace.pk, write=True)  # a viewer does not change data
+
+
+@pytest.mark.django_db
+def test_pages_of_another_workspace_do_not_exist_for_a_member(
+    client, workspace, other_workspace, member
+):
+    client.force_login(member)
+    listing = client.get("/workspaces/").content.decode()
+    assert workspace.name in listing
+    assert other_workspace.name not in listing
+    assert client.get(f"/workspaces/{workspace.pk}/").status_code == 200
+    assert client.get(f"/workspaces/{other_workspace.pk}/").status_code == 404
+    assert client.get("/workspaces/999999/").status_code == 404
