@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("immunoport.portal.urls")),
+    path("resources/", include("immunoport.schema.urls")),
     path("", include("immunoport.validation.urls")),
     path("workspaces/", include("immunoport.workspaces.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

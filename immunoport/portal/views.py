@@ -1,5 +1,6 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from immunoport.portal.services import banner_figures, shared_study_list
 
@@ -19,6 +20,13 @@ SECTIONS = {
     ),
 }
 
+SECTION_LINKS = {
+    "resources": [
+        ("Upload templates: blanks and their columns", "schema:template-list"),
+        ("Lookup tables", "schema:lookup-list"),
+    ],
+}
+
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html", {"figures": banner_figures()})
@@ -30,4 +38,6 @@ def shared_data(request: HttpRequest) -> HttpResponse:
 
 def section(request: HttpRequest, name: str) -> HttpResponse:
     label, summary = SECTIONS[name]
-    return render(request, "portal/section.html", {"section": {"label": label, "summary": summary}})
+    links = [(text, reverse(url_name)) for text, url_name in SECTION_LINKS.get(name, [])]
+    context = {"section": {"label": label, "summary": summary}, "links": links}
+    return render(request, "portal/section.html", context)

@@ -9,6 +9,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 LOOKUPS_DIR = REFERENCE_DIR / "lookups"
 
@@ -28,3 +30,13 @@ def tables() -> dict[str, dict[str, Any]]:
 def lookup_index() -> list[dict[str, Any]]:
     """The 53 lookup tables: file, kind, columns, and the template columns using them."""
     return json.loads((LOOKUPS_DIR / "index.json").read_text())["tables"]
+
+
+def read_lookup_file(file_name: str) -> pl.DataFrame:
+    """One lookup TSV as strings; the first column is the term's name."""
+    return pl.read_csv(
+        LOOKUPS_DIR / file_name,
+        separator="\t",
+        quote_char=None,
+        infer_schema=False,
+    ).fill_null("")

@@ -1,12 +1,15 @@
-"""Loading ImmPort's lookup tables into the database."""
+"""ImmPort's lookup tables in the database: loading them, and reading them for pages."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
 from django.db import transaction
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from immunoport.schema.models import Lookup, LookupTerm
-from immunoport.schema.reference import LOOKUPS_DIR, lookup_index
+from immunoport.schema.reference import lookup_index, read_lookup_file
 
 _STANDARD = ("id", "link", "description")
 
@@ -16,16 +19,6 @@ class LookupLoad:
     lookup: str
     terms: int
     removed: int
-
-
-def read_lookup_file(file_name: str) -> pl.DataFrame:
-    """One lookup TSV as strings; the first column is the term's name."""
-    return pl.read_csv(
-        LOOKUPS_DIR / file_name,
-        separator="\t",
-        quote_char=None,
-        infer_schema=False,
-    ).fill_null("")
 
 
 def _terms(lookup: Lookup, frame: pl.DataFrame) -> list[LookupTerm]:
@@ -67,3 +60,37 @@ def load_lookups() -> list[LookupLoad]:
         removed, _ = lookup.terms.exclude(name__in=[t.name for t in terms]).delete()
         loads.append(LookupLoad(lookup.name, len(terms), removed))
     return loads
+
+
+@dataclass(frozen=True)
+class LookupSample:
+    """How many terms a lookup has, and its first terms by name."""
+
+    name: str
+    count: int
+    terms: list[str]
+
+
+def lookup_samples(names: Iterable[str], first: int) -> dict[str, LookupSample]:
+    """Samples of several lookups in one query; a lookup not loaded has no terms."""
+    wanted = set(names)
+    ranked = (
+        LookupTerm.objects.filter(lookup__in=wanted)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=F("lookup"), order_by=F("name").asc()),
+            total=Window(Count("pk"), partition_by=F("lookup")),
+        )
+        .filter(rank__lte=first)
+        .order_by("lookup", "rank")
+        .values_list("lookup", "name", "total")
+    )
+    counts: dict[str, int] = {}
+    terms: dict[str, list[str]] = {name: [] for name in wanted}
+    for lookup, term, total in ranked:
+        counts[lookup] = total
+        terms[lookup].append(term)
+    return {name: LookupSample(name, counts.get(name, 0), terms[name]) for name in wanted}
+
+
+def lookups_with_counts() -> QuerySet[Lookup]:
+    return Lookup.objects.annotate(term_count=Count("terms")).order_by("name")
