@@ -323,9 +323,11 @@ def row_flags(
         new = (
             identifier.is_not_null()
             & ~identifier.str.to_lowercase().is_in(list(elsewhere))
-            & ~_looks_like_accession(identifier, table)
             & identifier.is_first_distinct()
         )
+        if not index.workspace_known:
+            # offline, an accession-shaped ID is taken to name a record already loaded
+            new = new & ~_looks_like_accession(identifier, table)
         exprs.append(pl.when(new).then(pl.lit("Yes")).otherwise(pl.lit("No")).alias(name))
     return exprs
 

@@ -210,14 +210,6 @@ def test_only_genuine_findings(packages, sdy):
     assert set(errors["column"]) == ERROR_COLUMNS & {k[2] for k in EXPECTED[sdy]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "validator bug: row_flags() takes an accession-shaped ID (SUB123) for an "
-        "existing record even when the workspace is known and does not hold it, so "
-        "subject_required stays 'No' and a new subject's conditional columns go unchecked"
-    ),
-)
 def test_new_subjects_in_a_known_workspace_need_their_location(packages):
     # Loaded into an empty workspace, SDY1389's 51 subjects are new records, and
     # Subject Location is required for a new subject (subject_required = 'Yes').
