@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from io import BytesIO
 
+import numpy as np
 import polars as pl
 
 from immunoport.schema.templates import (
@@ -90,7 +91,7 @@ def parse_file(path: str, raw: bytes) -> TemplateFile:
         rows = _xlsx_rows(raw)
         findings: list[Finding] = []
         head = [[_text(c) for c in row] for row in rows[:_HEADER_SEARCH_LINES]]
-        text_lines = None
+        text = b""
     else:
         if raw.startswith(_XLSX_MAGIC):
             raise FileProblem(
@@ -98,17 +99,16 @@ def parse_file(path: str, raw: bytes) -> TemplateFile:
                 "Save it from Excel as 'Text (Tab delimited)', or name it .xlsx.",
             )
         text, findings = _decode(path, raw)
-        text_lines = _lines(text)
-        head = [line.split("\t") for line in text_lines.head(_HEADER_SEARCH_LINES)["raw"].to_list()]
+        head = [line.split("\t") for line in _head_lines(text)]
         rows = None
 
     template, version, version_findings = _identify(path, head)
     findings += version_findings
     if template.is_compound:
         lines = (
-            [line.split("\t") for line in text_lines["raw"].to_list()]
-            if text_lines is not None
-            else [[_text(c) for c in row] for row in rows or []]
+            [line.split("\t") for line in _lines(text.decode())["raw"].to_list()]
+            if rows is None
+            else [[_text(c) for c in row] for row in rows]
         )
         return _parse_compound(path, template, version, lines, findings)
 
@@ -116,17 +116,20 @@ def parse_file(path: str, raw: bytes) -> TemplateFile:
     header = [cell.strip() for cell in head[header_index][1:]]
     while header and not header[-1]:
         header.pop()
-    if text_lines is not None:
-        cells = _split_text(text_lines, header_index, len(header))
+    if rows is None:
+        cells = _read_cells(text, header_index, len(head[header_index]), len(header))
+        if cells is None:  # an irregular file: split it line by line
+            cells = _split_text(_lines(text.decode()), header_index, len(header))
     else:
-        cells = _xlsx_cells(rows or [], header_index, len(header))
+        cells = _xlsx_cells(rows, header_index, len(header))
     findings += _shape_findings(path, cells, len(header))
     parsed = _tabular(path, template, version, header, cells)
     parsed.findings = findings + parsed.findings
     return parsed
 
 
-def _decode(path: str, raw: bytes) -> tuple[str, list[Finding]]:
+def _decode(path: str, raw: bytes) -> tuple[bytes, list[Finding]]:
+    """The file's text as UTF-8 bytes without a byte-order mark (Latin-1 is converted)."""
     sample = raw[:65536]
     if b"\x00" in sample or _control_ratio(sample) > 0.05:
         raise FileProblem(
@@ -136,7 +139,8 @@ def _decode(path: str, raw: bytes) -> tuple[str, list[Finding]]:
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
-        return raw.decode("utf-8"), []
+        raw.decode("utf-8")  # only checks: the text is split by polars, from the bytes
+        return raw, []
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         warning = Finding(
@@ -149,7 +153,7 @@ def _decode(path: str, raw: bytes) -> tuple[str, list[Finding]]:
             "the file is not UTF-8; it was read as Latin-1 (first non-UTF-8 byte on this line)",
             "Save the file as UTF-8 so that accented characters are stored as intended.",
         )
-        return raw.decode("latin-1"), [warning]
+        return raw.decode("latin-1").encode("utf-8"), [warning]
 
 
 def _control_ratio(sample: bytes) -> float:
@@ -157,6 +161,20 @@ def _control_ratio(sample: bytes) -> float:
         return 0.0
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 13))
     return controls / len(sample)
+
+
+def _head_lines(text: bytes) -> list[str]:
+    """The first lines, as ``_lines`` splits them, without splitting the whole text."""
+    lines: list[str] = []
+    start = 0
+    while len(lines) < _HEADER_SEARCH_LINES:
+        end = text.find(b"\n", start)
+        line = text[start:] if end < 0 else text[start:end]
+        lines.append(line.decode().removesuffix("\r"))
+        if end < 0:
+            break
+        start = end + 1
+    return lines
 
 
 def _lines(text: str) -> pl.DataFrame:
@@ -241,9 +259,72 @@ def _split_text(lines: pl.DataFrame, header_index: int, width: int) -> pl.DataFr
     fields = pl.col("raw").str.split("\t")
     return data.select(
         LINE,
-        fields.list.len().alias("_cells"),
+        # cells up to the last filled one: empty cells trailing to the right are no stray cells
+        pl.col("raw").str.strip_chars_end().str.split("\t").list.len().alias("_cells"),
         *(_clean(fields.list.get(i, null_on_oob=True)).alias(f"c{i}") for i in range(width + 1)),
     )
+
+
+def _read_cells(
+    text: bytes, header_index: int, header_cells: int, width: int
+) -> pl.DataFrame | None:
+    """What ``_split_text`` makes of the lines, read by polars' CSV reader in one pass.
+
+    None when the file is irregular: a carriage return that does not end a line, or a
+    row with more cells than the header line. The header line is read as the first
+    row so that the reader expects its number of cells.
+    """
+    if text.count(b"\r") != text.count(b"\r\n"):
+        return None
+    names = [f"c{i}" for i in range(header_cells)]
+    try:
+        frame = pl.read_csv(
+            text,
+            skip_lines=header_index,
+            has_header=False,
+            new_columns=names,
+            separator="\t",
+            quote_char=None,
+            infer_schema=False,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError:  # more cells on a row than on the header line
+        return None
+    if frame.width != header_cells:
+        return None
+    first = header_index + 2  # the line after the header
+    frame = frame.slice(1).select(
+        pl.int_range(first, first + frame.height - 1, dtype=pl.UInt32).alias(LINE),
+        *(_clean(pl.col(name)).alias(name) for name in names),
+    )
+    filled = pl.any_horizontal(pl.col(name).is_not_null() for name in names)
+    blank = frame.filter(~filled)[LINE]
+    if blank.len():  # kept by _split_text when more than tabs and spaces made them
+        kept = _lines_with_text(text, blank)
+        filled = filled | pl.col(LINE).is_in(kept.implode())
+    return frame.filter(filled).select(
+        LINE,
+        pl.max_horizontal(
+            pl.when(pl.col(name).is_not_null()).then(pl.lit(i + 1)) for i, name in enumerate(names)
+        )
+        .fill_null(1)
+        .cast(pl.UInt32)
+        .alias("_cells"),
+        *(pl.col(f"c{i}") for i in range(width + 1)),
+    )
+
+
+def _lines_with_text(text: bytes, numbers: pl.Series) -> pl.Series:
+    """Of the given line numbers, those whose line holds more than tabs and spaces."""
+    ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    ends = np.concatenate((ends, [len(text)]))
+    kept = []
+    for number in numbers.to_list():
+        line = text[starts[number - 1] : ends[number - 1]].removesuffix(b"\r")
+        if line.replace(b"\t", b"").replace(b" ", b""):
+            kept.append(number)
+    return pl.Series(LINE, kept, dtype=pl.UInt32)
 
 
 def _clean(cell: pl.Expr) -> pl.Expr:
