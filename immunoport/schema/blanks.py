@@ -7,7 +7,6 @@ and a frozen header. Pure Python: the command line and notebooks use it offline.
 """
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -28,6 +27,7 @@ from immunoport.schema.templates import (
     Column,
     Section,
     Template,
+    readable_condition,
     templates,
 )
 
@@ -154,56 +154,6 @@ def _refers_to(template: Template, column: Column, section: Section | None) -> s
             sentence += " A new ID defines that record on this row."
         sentences.append(sentence)
     return " ".join(sentences) or None
-
-
-_CONDITION = re.compile(
-    r"(?P<column>\w+) (?P<test>= '[^']*'|in \[.*?\]|is not empty|is empty|is not a term of \w+)"
-    r"(?: \(case-insensitive\))?"
-)
-
-
-def readable_condition(template: Template, column: Column) -> str | None:
-    """``column``'s conditional requirement with template column names, e.g.
-
-    ``biosample_required = 'Yes' (case-insensitive) AND type = 'other' (case-insensitive)``
-    reads "'Biosample ID' names a new biosample and 'Type' is 'other'".
-    """
-    if not column.condition_text:
-        return None
-    # reversed: where a data column repeats, its first (metadata) column names it
-    names = {c.data_column: c.name for c in reversed(template.all_columns)}
-
-    def atom(match: re.Match[str]) -> str:
-        name, test = match["column"], match["test"]
-        if name.endswith("_required") and test == "= 'Yes'":
-            return _new_record(template, name.removesuffix("_required"))
-        label = f"'{names.get(name, name)}'"
-        if test.startswith("in ["):
-            return f"{label} is one of {test[4:-1]}"
-        if test.startswith("= "):
-            return f"{label} is {test[2:]}"
-        if test == "is not empty":
-            return f"{label} is filled in"
-        return f"{label} {test}"
-
-    text = _CONDITION.sub(atom, column.condition_text)
-    return text.replace(" AND ", " and ").replace(" OR ", " or ")
-
-
-def _new_record(template: Template, table: str) -> str:
-    """The row flag ``<table>_required``: the row's ID names a record not seen before."""
-    entity = table.replace("_", " ")
-    id_column = next(
-        (
-            c
-            for c in template.all_columns
-            if c.db_table == table and c.db_column == "user_defined_id"
-        ),
-        None,
-    )
-    if id_column is None:
-        return f"the row defines a new {entity}"
-    return f"'{id_column.name}' names a new {entity}"
 
 
 # --- the grid shared by .txt and .xlsx ----------------------------------------------

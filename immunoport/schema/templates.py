@@ -5,6 +5,7 @@ imports Django, so the validator and its command line work offline.
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -223,3 +224,53 @@ def template_named(internal_name: str) -> Template | None:
 @cache
 def _by_stem() -> dict[str, Template]:
     return {t.file_name.lower().removesuffix(".txt"): t for t in templates().values()}
+
+
+_CONDITION = re.compile(
+    r"(?P<column>\w+) (?P<test>= '[^']*'|in \[.*?\]|is not empty|is empty|is not a term of \w+)"
+    r"(?: \(case-insensitive\))?"
+)
+
+
+def readable_condition(template: Template, column: Column) -> str | None:
+    """``column``'s conditional requirement with template column names, e.g.
+
+    ``biosample_required = 'Yes' (case-insensitive) AND type = 'other' (case-insensitive)``
+    reads "'Biosample ID' names a new biosample and 'Type' is 'other'".
+    """
+    if not column.condition_text:
+        return None
+    # reversed: where a data column repeats, its first (metadata) column names it
+    names = {c.data_column: c.name for c in reversed(template.all_columns)}
+
+    def atom(match: re.Match[str]) -> str:
+        name, test = match["column"], match["test"]
+        if name.endswith("_required") and test == "= 'Yes'":
+            return _new_record(template, name.removesuffix("_required"))
+        label = f"'{names.get(name, name)}'"
+        if test.startswith("in ["):
+            return f"{label} is one of {test[4:-1]}"
+        if test.startswith("= "):
+            return f"{label} is {test[2:]}"
+        if test == "is not empty":
+            return f"{label} is filled in"
+        return f"{label} {test}"
+
+    text = _CONDITION.sub(atom, column.condition_text)
+    return text.replace(" AND ", " and ").replace(" OR ", " or ")
+
+
+def _new_record(template: Template, table: str) -> str:
+    """The row flag ``<table>_required``: the row's ID names a record not seen before."""
+    entity = table.replace("_", " ")
+    id_column = next(
+        (
+            c
+            for c in template.all_columns
+            if c.db_table == table and c.db_column == "user_defined_id"
+        ),
+        None,
+    )
+    if id_column is None:
+        return f"the row defines a new {entity}"
+    return f"'{id_column.name}' names a new {entity}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from immunoport.schema.templates import Column, Condition, Template
+from immunoport.schema.templates import Column, Condition, Template, readable_condition
 from immunoport.validation.findings import Severity, cell_findings
 from immunoport.validation.parser import GROUP, LINE
 from immunoport.validation.vocabulary import synonyms, vocabulary
@@ -115,7 +115,7 @@ def column_checks(
             rows = scoped.filter(pl.col(GROUP) == 0)  # metadata repeats on every result group
         value = rows.select(LINE, pl.col(column.key).alias("value"), *inputs)
         emit = _emitter(path, column)
-        yield from _required(value, column, emit)
+        yield from _required(value, column, template, emit)
         items = _items(value, column)
         yield from _types(items, column, emit)
         yield from _vocabulary(items, column, emit)
@@ -157,7 +157,9 @@ def _items(value: pl.DataFrame, column: Column) -> pl.DataFrame:
 # --- required and conditionally required ------------------------------------------
 
 
-def _required(value: pl.DataFrame, column: Column, emit) -> Iterator[pl.DataFrame]:
+def _required(
+    value: pl.DataFrame, column: Column, template: Template, emit
+) -> Iterator[pl.DataFrame]:
     empty = pl.col("value").is_null()
     if column.required:
         failures = value.filter(empty)
@@ -175,7 +177,7 @@ def _required(value: pl.DataFrame, column: Column, emit) -> Iterator[pl.DataFram
         return
     failures = value.filter(empty & condition)
     if failures.height:
-        readable = column_condition_text(column)
+        readable = readable_condition(template, column)
         yield emit(
             failures,
             Severity.ERROR,
@@ -199,7 +201,7 @@ def condition_expr(column: Column) -> pl.Expr | None:
     """
     if not column.conditions:
         return None
-    text = column_condition_text(column)
+    text = column.condition_text or ""
     atoms = [_atom(c) for c in column.conditions]
     tokens = _tokens(text, len(atoms))
     if tokens is None:  # no readable structure: ImmPort's flags OR-ed, the rest AND-ed
@@ -236,10 +238,6 @@ def condition_expr(column: Column) -> pl.Expr | None:
         return atoms[int(token)]
 
     return parse_or()
-
-
-def column_condition_text(column: Column) -> str:
-    return column.condition_text or ""
 
 
 def _tokens(text: str, count: int) -> list[str] | None:

@@ -7,14 +7,9 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.utils import range_boundaries
 
-from immunoport.schema.blanks import (
-    DROPDOWN_ROWS,
-    blank_txt,
-    blank_xlsx,
-    readable_condition,
-)
+from immunoport.schema.blanks import DROPDOWN_ROWS, blank_txt, blank_xlsx
 from immunoport.schema.reference import lookup_index, read_lookup_file
-from immunoport.schema.templates import templates
+from immunoport.schema.templates import readable_condition, templates
 from immunoport.validation.parser import parse_file
 
 # ImmPort's 66 blanks as its generator wrote them (schema 3.36), copied unchanged
