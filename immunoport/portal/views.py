@@ -21,6 +21,9 @@ SECTIONS = {
 }
 
 SECTION_LINKS = {
+    "upload": [
+        ("Your workspaces: validate templates before uploading", "workspaces:list"),
+    ],
     "resources": [
         ("Upload templates: blanks and their columns", "schema:template-list"),
         ("Lookup tables", "schema:lookup-list"),
