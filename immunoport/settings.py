@@ -6,6 +6,7 @@ IMMUNOPORT_TASK_BACKEND select the scale path (PostgreSQL, S3-compatible storage
 workers on other machines) with the same code.
 """
 
+import os
 import secrets
 from pathlib import Path
 
@@ -112,8 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": env_int("IMMUNOPORT_SQLITE_TIMEOUT", 30, minimum=1),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # Keep the SQLite test database as a real file so threads share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # The SQLite test database is a real file so threads (live server, concurrent
+    # writers) share it; one per process so parallel test runs never share one.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
