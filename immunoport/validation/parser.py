@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from io import BytesIO
 
-import numpy as np
 import polars as pl
 
 from immunoport.schema.templates import (
@@ -272,13 +271,17 @@ def _read_cells(
 
     None when the file is irregular: a carriage return that does not end a line, or a
     row with more cells than the header line. The header line is read as the first
-    row so that the reader expects its number of cells.
+    row so that the reader expects its number of cells. Reading, cleaning and
+    dropping empty rows stream through polars together, so that only the result is
+    ever whole in memory.
     """
-    if text.count(b"\r") != text.count(b"\r\n"):
+    if b"\r" in text and text.count(b"\r") != text.count(b"\r\n"):
         return None
     names = [f"c{i}" for i in range(header_cells)]
-    try:
-        frame = pl.read_csv(
+    first = header_index + 2  # the line after the header
+    cells = [_clean(pl.col(name)).alias(name) for name in names]
+    query = (
+        pl.scan_csv(
             text,
             skip_lines=header_index,
             has_header=False,
@@ -288,39 +291,52 @@ def _read_cells(
             infer_schema=False,
             raise_if_empty=False,
         )
+        .slice(1)
+        .with_row_index(LINE, offset=first)
+        .select(LINE, *cells)
+        .filter(pl.any_horizontal(pl.col(name).is_not_null() for name in names))
+        .select(
+            LINE,
+            # cells up to the last filled one (see _split_text)
+            pl.max_horizontal(
+                pl.when(pl.col(name).is_not_null()).then(pl.lit(i + 1, pl.UInt32))
+                for i, name in enumerate(names)
+            ).alias("_cells"),
+            *names[: width + 1],
+        )
+    )
+    try:
+        frame = query.collect(engine="streaming")
     except pl.exceptions.PolarsError:  # more cells on a row than on the header line
         return None
-    if frame.width != header_cells:
-        return None
-    first = header_index + 2  # the line after the header
-    frame = frame.slice(1).select(
-        pl.int_range(first, first + frame.height - 1, dtype=pl.UInt32).alias(LINE),
-        *(_clean(pl.col(name)).alias(name) for name in names),
-    )
-    filled = pl.any_horizontal(pl.col(name).is_not_null() for name in names)
-    blank = frame.filter(~filled)[LINE]
-    if blank.len():  # kept by _split_text when more than tabs and spaces made them
-        kept = _lines_with_text(text, blank)
-        filled = filled | pl.col(LINE).is_in(kept.implode())
-    return frame.filter(filled).select(
-        LINE,
-        pl.max_horizontal(
-            pl.when(pl.col(name).is_not_null()).then(pl.lit(i + 1)) for i, name in enumerate(names)
-        )
-        .fill_null(1)
-        .cast(pl.UInt32)
-        .alias("_cells"),
-        *(pl.col(f"c{i}") for i in range(width + 1)),
-    )
+    # lines of whitespace alone were dropped above; _split_text keeps those holding
+    # more than tabs and spaces, as rows without values
+    last = text.count(b"\n") + (0 if text.endswith(b"\n") else 1)
+    if frame.height < last - first + 1:
+        kept = _lines_with_text(text, _missing(frame[LINE], first, last))
+        if kept.len():
+            empty = pl.DataFrame(
+                {LINE: kept, "_cells": pl.repeat(1, kept.len(), dtype=pl.UInt32, eager=True)}
+            ).with_columns(pl.lit(None, pl.String).alias(name) for name in names[: width + 1])
+            frame = pl.concat([frame, empty]).sort(LINE)
+    return frame
 
 
-def _lines_with_text(text: bytes, numbers: pl.Series) -> pl.Series:
+def _missing(lines: pl.Series, first: int, last: int) -> list[int]:
+    """The line numbers from ``first`` to ``last`` that ``lines`` lacks."""
+    every = pl.int_range(first, last + 1, dtype=pl.UInt32, eager=True)
+    return every.filter(~every.is_in(lines.implode())).to_list()
+
+
+def _lines_with_text(text: bytes, numbers: list[int]) -> pl.Series:
     """Of the given line numbers, those whose line holds more than tabs and spaces."""
+    import numpy as np  # only for such rare lines; importing it takes a while
+
     ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == ord("\n"))
     starts = np.concatenate(([0], ends + 1))
     ends = np.concatenate((ends, [len(text)]))
     kept = []
-    for number in numbers.to_list():
+    for number in numbers:
         line = text[starts[number - 1] : ends[number - 1]].removesuffix(b"\r")
         if line.replace(b"\t", b"").replace(b" ", b""):
             kept.append(number)
