@@ -107,12 +107,12 @@ def column_checks(
     flags = row_flags(path, frame, columns, index)
     inputs = [flag.meta.output_name() for flag in flags]
     scoped = frame.with_columns(flags)
+    # metadata repeats on every result group: checked on the first group's rows
+    metadata = scoped.filter(pl.col(GROUP) == 0) if GROUP in frame.columns else scoped
     for column in columns:
         if column.is_pseudo or column.key not in frame.columns:
             continue
-        rows = scoped
-        if GROUP in frame.columns and column.part != "result":
-            rows = scoped.filter(pl.col(GROUP) == 0)  # metadata repeats on every result group
+        rows = scoped if column.part == "result" else metadata
         value = rows.select(LINE, pl.col(column.key).alias("value"), *inputs)
         emit = _emitter(path, column)
         yield from _required(value, column, template, emit)
@@ -143,7 +143,7 @@ def _emitter(path: str, column: Column) -> Callable[..., pl.DataFrame]:
 
 def _items(value: pl.DataFrame, column: Column) -> pl.DataFrame:
     """Filled cells; list columns split into one row per item."""
-    filled = value.filter(pl.col("value").is_not_null())
+    filled = value.filter(pl.col("value").is_not_null()) if value["value"].has_nulls() else value
     if not column.is_list:
         return filled.select(LINE, "value")
     return (
@@ -152,6 +152,19 @@ def _items(value: pl.DataFrame, column: Column) -> pl.DataFrame:
         .with_columns(pl.col("value").str.strip_chars())
         .filter(pl.col("value") != "")
     )
+
+
+def _failing(items: pl.DataFrame, passes: pl.Expr) -> pl.DataFrame:
+    """The items whose value fails ``passes``, a check of the value alone.
+
+    The check runs once per distinct value: a million rows often hold a few
+    thousand values (IDs, terms), and the rows are then picked by value.
+    """
+    distinct = items.select(pl.col("value").unique())
+    bad = distinct.filter(~passes)["value"]
+    if bad.is_empty():
+        return items.clear()
+    return items.filter(pl.col("value").is_in(bad.implode()))
 
 
 # --- required and conditionally required ------------------------------------------
@@ -377,7 +390,9 @@ def _types(items: pl.DataFrame, column: Column, emit) -> Iterator[pl.DataFrame]:
                 "e.g. 06-Feb-2005.",
             )
     if column.max_length and not _is_reference(column) and column.type == "varchar":
-        too_long = items.filter(value.str.len_chars() > column.max_length)
+        # a value has at least as many bytes as characters: count characters of few
+        too_long = items.filter(value.str.len_bytes() > column.max_length)
+        too_long = too_long.filter(value.str.len_chars() > column.max_length)
         if too_long.height:
             yield emit(
                 too_long,
@@ -415,11 +430,10 @@ def _vocabulary(items: pl.DataFrame, column: Column, emit) -> Iterator[pl.DataFr
     if not name or items.height == 0:
         return
     terms = vocabulary(name)
-    keyed = items.with_columns(pl.col("value").str.to_lowercase().alias("key"))
-    unmatched = keyed.filter(~pl.col("key").is_in(terms.terms["key"].implode()))
+    keys = terms.terms["key"]
     if column.preferred_mapping_table:
-        mapped = synonyms(column.preferred_mapping_table)
-        unmatched = unmatched.filter(~pl.col("key").is_in(mapped["key"].implode()))
+        keys = pl.concat([keys, synonyms(column.preferred_mapping_table)["key"]])
+    unmatched = _failing(items, pl.col("value").str.to_lowercase().is_in(keys.implode()))
     if unmatched.height == 0:
         return
     distinct = unmatched["value"].unique().to_list()
@@ -479,12 +493,12 @@ def _references(
         return
     if column.db_table == target and column.db_column == "user_defined_id":
         return  # the column defines its records (inline definitions included)
-    known = list(index.known(target))
+    known = pl.Series(list(index.known(target)), dtype=pl.String)
     value = pl.col("value")
-    resolved = value.str.to_lowercase().is_in(known)
+    resolved = value.str.to_lowercase().is_in(known.implode())
     if not index.workspace_known:
         resolved = resolved | _looks_like_accession(value, target)
-    failures = items.filter(~resolved)
+    failures = _failing(items, resolved)
     if failures.height:
         where = "in this package or the workspace" if index.workspace_known else "in this package"
         prefix = ACCESSION_PREFIXES.get(target, "")
@@ -554,6 +568,8 @@ def _privacy(items: pl.DataFrame, column: Column, emit) -> Iterator[pl.DataFrame
     if column.max_length is not None and column.max_length < _FREE_TEXT_MIN_LENGTH:
         return
     value = pl.col("value")
+    # dates and phone numbers hold digits, e-mail addresses an @: only those are searched
+    items = items.filter(value.str.contains(r"\d|@"))
     lowered = value.str.to_lowercase()
     checks = [
         (

@@ -5,7 +5,7 @@ Read from the packaged lookup files with polars, once per process; no database.
 
 import difflib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import polars as pl
 
@@ -19,10 +19,16 @@ class Vocabulary:
 
     def suggestions(self, value: str, count: int = 3) -> list[str]:
         """The closest terms to a value that matched none ("did you mean ...")."""
-        keys = self.terms["key"].to_list()
-        close = difflib.get_close_matches(value.lower(), keys, n=count, cutoff=0.6)
-        spelled = dict(zip(keys, self.terms["term"].to_list(), strict=True))
-        return [spelled[key] for key in close]
+        close = difflib.get_close_matches(value.lower(), self._keys, n=count, cutoff=0.6)
+        return [self._spelled[key] for key in close]
+
+    @cached_property
+    def _keys(self) -> list[str]:
+        return self.terms["key"].to_list()
+
+    @cached_property
+    def _spelled(self) -> dict[str, str]:
+        return dict(zip(self._keys, self.terms["term"].to_list(), strict=True))
 
 
 def _read(name: str) -> pl.DataFrame:
