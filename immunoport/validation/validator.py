@@ -84,7 +84,8 @@ def validate_package(
 ) -> Report:
     """Validate the package at ``path``; raises UnusableInput when it cannot be read."""
     package = _read(Path(path))
-    return validate_files(package.label, package.templates, package.files, existing=existing)
+    # the bytes read here are nobody else's: each file's go once it is parsed
+    return _validate(package.label, package.templates, package.files, existing, release=True)
 
 
 def validate_files(
@@ -95,28 +96,30 @@ def validate_files(
     existing: Mapping[str, Iterable[str]] | None = None,
 ) -> Report:
     """Validate template files given as ``{path: bytes}`` with the package's file names."""
+    return _validate(label, dict(templates), files, existing, release=False)
+
+
+def _validate(
+    label: str,
+    templates: dict[str, bytes],
+    files: Iterable[str],
+    existing: Mapping[str, Iterable[str]] | None,
+    *,
+    release: bool,
+) -> Report:
     problems: list[Finding] = []
     parsed: list[TemplateFile] = []
-    for path, raw in sorted(templates.items()):
-        try:
-            parsed.append(parse_file(path, raw))
-        except FileProblem as problem:
-            problems.append(
-                Finding(
-                    Severity.ERROR,
-                    "file",
-                    path,
-                    problem.line,
-                    None,
-                    None,
-                    problem.message,
-                    problem.fix,
-                )
-            )
+    names = sorted(templates)
+    for path in names:
+        outcome = _parse(path, templates.pop(path) if release else templates[path])
+        if isinstance(outcome, Finding):
+            problems.append(outcome)
+        else:
+            parsed.append(outcome)
     index = PackageIndex(
         existing={table: {v.lower() for v in values} for table, values in (existing or {}).items()},
         workspace_known=existing is not None,
-        files={name.rsplit("/", 1)[-1] for name in [*files, *templates]},
+        files={name.rsplit("/", 1)[-1] for name in [*files, *names]},
     )
     _index_definitions(parsed, index)
     frames = [findings_frame(problems)]
@@ -132,6 +135,15 @@ def validate_files(
     ]
     summaries += [FileSummary(f.file, None, 0, None) for f in problems]
     return Report(label, summaries, findings)
+
+
+def _parse(path: str, raw: bytes) -> TemplateFile | Finding:
+    try:
+        return parse_file(path, raw)
+    except FileProblem as problem:
+        return Finding(
+            Severity.ERROR, "file", path, problem.line, None, None, problem.message, problem.fix
+        )
 
 
 def _check(template_file: TemplateFile, index: PackageIndex) -> list[pl.DataFrame]:
