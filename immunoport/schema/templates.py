@@ -116,6 +116,16 @@ class Template:
             return tuple(column for section in self.sections for column in section.columns)
         return self.columns
 
+    def defines(self, table: str) -> bool:
+        """Whether rows of this template can define ``table`` records, not only name them.
+
+        experimentSamples.ELISA describes biosamples inline (Type, Subject ID, ...);
+        subjectHumans only names arms, so its Arm Or Cohort ID must point elsewhere.
+        """
+        return any(
+            c.db_table == table and c.db_column != "user_defined_id" for c in self.all_columns
+        )
+
     def column(self, name: str) -> Column:
         return next(c for c in self.all_columns if c.name == name)
 

@@ -491,7 +491,7 @@ def _references(
     target = reference_target(column, template)
     if target is None or items.height == 0:
         return
-    if column.db_table == target and column.db_column == "user_defined_id":
+    if column.db_column == "user_defined_id" and template.defines(target):
         return  # the column defines its records (inline definitions included)
     known = pl.Series(list(index.known(target)), dtype=pl.String)
     value = pl.col("value")
@@ -574,18 +574,24 @@ def _privacy(items: pl.DataFrame, column: Column, emit) -> Iterator[pl.DataFrame
     checks = [
         (
             lowered.str.contains(_CALENDAR_DATE),
-            "the text contains what looks like a calendar date",
+            pl.format(
+                "the text contains what looks like a calendar date: '{}'",
+                lowered.str.extract(_CALENDAR_DATE, 0),
+            ),
             "Remove calendar dates: subjects' and samples' time is given relative to the "
             "study (Study Day, Study Time Collected), never as a date.",
         ),
         (
             value.str.contains(_EMAIL),
-            "the text contains an e-mail address",
+            pl.format("the text contains an e-mail address: '{}'", value.str.extract(_EMAIL, 0)),
             "Remove personal contact details from free text; personnel go in study_personnel.",
         ),
         (
             value.str.contains(_PHONE),
-            "the text contains what looks like a phone number",
+            pl.format(
+                "the text contains what looks like a phone number: '{}'",
+                value.str.extract(_PHONE, 0),
+            ),
             "Remove phone numbers from free text.",
         ),
     ]

@@ -216,6 +216,8 @@ def _index_definitions(parsed: list[TemplateFile], index: PackageIndex) -> None:
                 table = column.db_table
                 if column.db_column != "user_defined_id" or not table or " " in table:
                     continue
+                if not template_file.template.defines(table):
+                    continue  # the file only names such records
                 if column.key not in data.columns:
                     continue
                 ids = data[column.key].drop_nulls().str.to_lowercase().unique().to_list()

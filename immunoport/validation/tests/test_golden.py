@@ -626,11 +626,6 @@ def test_subject_accessions_offline_and_in_a_workspace(package):
     assert "in this package or the workspace" in message_of(report, "reference")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="subjectHumans' Arm Or Cohort ID is never checked: a misspelt arm passes, as if "
-    "it defined a new arm inline (subjectHumans has no column to describe an arm)",
-)
 def test_an_arm_nothing_defines(package):
     package.edit(SUBJECTS, "\tarm_placebo\t", "\tarm_placbo\t")
     assert_findings(
@@ -704,7 +699,6 @@ def test_personal_details_in_a_description(package, text):
     assert_findings(
         report,
         (W, "privacy", PTL, 4, "Description", f"Venous blood drawn into serum tubes, {text}"),
-        quoted=False,  # see test_privacy_findings_quote_what_matched
     )
     assert report.is_valid
 
@@ -714,11 +708,6 @@ def test_a_relative_day_is_no_calendar_date(package):
     assert_findings(package.validate())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="privacy findings on free text quote the whole cell as the value and neither the "
-    "message nor the fix says which part looked like a date, an e-mail or a phone number",
-)
 @pytest.mark.parametrize(
     "found", ["12/03/2021", "jane.doe@example.org", "555-123-4567"], ids=["date", "email", "phone"]
 )
