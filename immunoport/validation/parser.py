@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from io import BytesIO
+from operator import itemgetter
 
 import polars as pl
 
@@ -122,7 +123,7 @@ def parse_file(path: str, raw: bytes) -> TemplateFile:
     else:
         cells = _xlsx_cells(rows, header_index, len(header))
     findings += _shape_findings(path, cells, len(header))
-    parsed = _tabular(path, template, version, header, cells)
+    parsed = _tabular(path, template, version, header, cells, header_index + 1)
     parsed.findings = findings + parsed.findings
     return parsed
 
@@ -130,6 +131,11 @@ def parse_file(path: str, raw: bytes) -> TemplateFile:
 def _decode(path: str, raw: bytes) -> tuple[bytes, list[Finding]]:
     """The file's text as UTF-8 bytes without a byte-order mark (Latin-1 is converted)."""
     sample = raw[:65536]
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileProblem(
+            "the file is UTF-16 text (Excel's 'Unicode Text'), which is not read",
+            "Save it as 'Text (Tab delimited)' in UTF-8, or upload the .xlsx workbook.",
+        )
     if b"\x00" in sample or _control_ratio(sample) > 0.05:
         raise FileProblem(
             "the file is binary, not tab-separated text",
@@ -137,6 +143,11 @@ def _decode(path: str, raw: bytes) -> tuple[bytes, list[Finding]]:
         )
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if not raw.strip():
+        raise FileProblem("the file is empty", "Export the template again with its header lines.")
+    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
+        # classic Mac line endings (a lone CR ends a line)
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     try:
         raw.decode("utf-8")  # only checks: the text is split by polars, from the bytes
         return raw, []
@@ -191,7 +202,8 @@ def _identify(path: str, head: list[list[str]]) -> tuple[Template, str, list[Fin
     first = [cell.strip() for cell in head[0]] if head else []
     internal = first[0] if first else ""
     by_content = template_named(internal) if internal else None
-    template = by_content or by_name
+    # ImmPort recognises a file by its name; cell A1 must agree with it
+    template = by_name or by_content
     if template is None:
         raise FileProblem(
             f"'{internal}' in cell A1 is not the name of an ImmPort template",
@@ -199,7 +211,7 @@ def _identify(path: str, head: list[list[str]]) -> tuple[Template, str, list[Fin
             line=1,
         )
     findings = []
-    if by_name is not None and by_content is not None and by_name is not by_content:
+    if by_name is None:
         findings.append(
             Finding(
                 Severity.ERROR,
@@ -208,9 +220,29 @@ def _identify(path: str, head: list[list[str]]) -> tuple[Template, str, list[Fin
                 1,
                 None,
                 internal,
-                f"the file is named like {by_name.file_name} but cell A1 says "
-                f"'{internal}', the template {by_content.file_name}",
-                f"Rename the file to {by_content.file_name}, or use the right template.",
+                f"the file name is not one of ImmPort's template names; cell A1 says it is "
+                f"{template.file_name}",
+                f"Rename the file to {template.file_name} (a browser may have added a suffix "
+                "such as ' (1)').",
+            )
+        )
+    elif internal.lower() != template.name:
+        findings.append(
+            Finding(
+                Severity.ERROR,
+                "header",
+                path,
+                1,
+                None,
+                internal or None,
+                (
+                    f"the file is named like {template.file_name} but cell A1 says "
+                    f"'{internal}', the template {by_content.file_name}"
+                    if by_content
+                    else f"cell A1 of {template.file_name} must read '{template.name}'"
+                ),
+                f"Write '{template.name}' in cell A1, or use the blank template of the file "
+                "you meant.",
             )
         )
     second = head[1][0].strip() if len(head) > 1 and head[1] else ""
@@ -380,17 +412,34 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _texts(values: tuple | list) -> list[str | None]:
+    """``_text`` of each cell, with text and numbers (most cells) taken the short way."""
+    texts: list[str | None] = []
+    append = texts.append
+    for value in values:
+        kind = type(value)
+        if kind is str or value is None:
+            append(value)  # _clean makes no value of "" and None alike
+        elif kind is float:
+            append(str(int(value)) if value.is_integer() else str(value))
+        else:
+            append(_text(value))
+    return texts
+
+
 def _xlsx_cells(rows: list[list], header_index: int, width: int) -> pl.DataFrame:
     data = rows[header_index + 1 :]
     lines = pl.Series(LINE, range(header_index + 2, header_index + 2 + len(data)), pl.Int64)
-    columns = list(zip(*data, strict=False)) if data else []
+    # the columns as zip(*data) gives them (as wide as the narrowest row), much faster
+    shared = min(map(len, data)) if data else 0
+    columns = [list(map(itemgetter(i), data)) for i in range(shared)]
     series = []
     for i in range(width + 1):
         values = columns[i] if i < len(columns) else [None] * len(data)
         try:
             column = pl.Series(f"c{i}", values, dtype=pl.String)
         except (TypeError, pl.exceptions.PolarsError):
-            column = pl.Series(f"c{i}", [_text(v) for v in values], dtype=pl.String)
+            column = pl.Series(f"c{i}", _texts(values), dtype=pl.String)
         series.append(column)
     counts = pl.Series("_cells", [width + 1] * len(data), pl.Int64)
     frame = pl.DataFrame([lines, counts, *series]).with_columns(
@@ -435,30 +484,42 @@ def _shape_findings(path: str, cells: pl.DataFrame, width: int) -> list[Finding]
 
 
 def _tabular(
-    path: str, template: Template, version: str, header: list[str], cells: pl.DataFrame
+    path: str,
+    template: Template,
+    version: str,
+    header: list[str],
+    cells: pl.DataFrame,
+    header_line: int,
 ) -> TemplateFile:
     findings: list[Finding] = []
-    known = {c.name for c in template.columns}
+    metadata_names = {c.name for c in template.columns if c.part != "result"}
     result_names = set(template.repeatable_result_columns)
     separator_at = header.index(SEPARATOR_COLUMN) if SEPARATOR_COLUMN in header else None
     metadata: dict[str, int] = {}
     groups: list[dict[str, int]] = []
+
+    def finding(name: str, problem: str) -> None:
+        findings.append(_header_finding(path, name, problem, template, header_line))
+
     for index, name in enumerate(header, start=1):
-        in_results = separator_at is not None and index - 1 > separator_at
+        if separator_at is not None:
+            in_results = index - 1 > separator_at
+        else:  # no separator: result columns are told apart by name
+            in_results = name in result_names and (name not in metadata_names or name in metadata)
         if in_results and name in result_names:
             if not groups or name in groups[-1]:
                 groups.append({})
             groups[-1][name] = index
         elif name in metadata:
-            findings.append(_header_finding(path, name, "duplicated", template))
-        elif name in known:
+            finding(name, "duplicated")
+        elif name in metadata_names:
             metadata[name] = index
+        elif name in result_names:
+            finding(name, "misplaced")
         elif name:
-            findings.append(_header_finding(path, name, "unknown", template))
+            finding(name, "unknown")
         else:
-            findings.append(
-                _header_finding(path, f"(empty, column {index + 1})", "empty", template)
-            )
+            finding(f"(empty, column {index + 1})", "empty")
     expected = [c.name for c in template.columns if c.part != "result"]
     missing = [name for name in expected if name not in metadata]
     if result_names and not groups:
@@ -467,7 +528,7 @@ def _tabular(
         for group in groups:
             missing += [c for c in template.repeatable_result_columns if c not in group]
     for name in dict.fromkeys(missing):
-        findings.append(_header_finding(path, name, "missing", template))
+        finding(name, "missing")
     if version != template.schema_version:
         findings.append(_version_finding(path, template, version, header_matches=not missing))
 
@@ -510,7 +571,7 @@ def _tabular(
     )
 
 
-def _header_finding(path: str, name: str, problem: str, template: Template) -> Finding:
+def _header_finding(path: str, name: str, problem: str, template: Template, line: int) -> Finding:
     messages = {
         "unknown": (
             f"'{name}' is not a column of {template.file_name}",
@@ -529,10 +590,14 @@ def _header_finding(path: str, name: str, problem: str, template: Template) -> F
             f"a header cell is empty: {name}",
             "Give the column its template name, or remove the empty column.",
         ),
+        "misplaced": (
+            f"the result column '{name}' stands left of '{SEPARATOR_COLUMN}'",
+            f"Move it right of '{SEPARATOR_COLUMN}', into the result group.",
+        ),
     }
     message, fix = messages[problem]
     severity = Severity.ERROR if problem != "empty" else Severity.WARNING
-    return Finding(severity, "header", path, None, name, None, message, fix)
+    return Finding(severity, "header", path, line, name, None, message, fix)
 
 
 def _version_finding(path: str, template: Template, version: str, header_matches: bool) -> Finding:

@@ -31,9 +31,8 @@ SUBJECTS = "subjectHumans.txt"
 BIOSAMPLES = "bioSamples.txt"
 ELISA = "experimentSamples.ELISA.txt"
 
-# Header findings on a column carry no line yet; test_header_findings_name_the_header_line
-# (xfail) says they should carry the header line. Until then they match any line.
-HEADER_LINE = ANY
+# Header findings about columns name the header line (line 3 of a tabular template)
+HEADER_LINE = 3
 
 Row = tuple[str, str, str, int | None, str | None, str | None]
 
@@ -188,11 +187,6 @@ def test_crlf_line_endings_and_a_byte_order_mark_change_nothing(package):
     assert_findings(package.validate())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CR-only line endings (Excel for Mac's 'Tab delimited Text') make the whole file "
-    "one line: refused with 'line 1 must read ... do not edit the version tag'",
-)
 def test_cr_line_endings_are_read_or_named(package):
     """Read like LF, or refused with a message that names the line endings."""
     for path in package.root.glob("*.txt"):
@@ -253,11 +247,6 @@ def test_duplicated_column(package):
     assert message_of(report, "header") == "the column 'Name' appears more than once"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="header findings about columns (unknown, missing, duplicated) carry no line, "
-    "although the header is line 3 (line 4 after a Validation Level line)",
-)
 def test_header_findings_name_the_header_line(package):
     package.edit(PTL, "\tDescription\n", "\tDescriptoin\tName\n")
     package.edit(PTL, "serum tubes\n", "serum tubes\tSerum collection\n")
@@ -274,11 +263,6 @@ def test_header_findings_name_the_header_line(package):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a cell A1 that names no template is ignored when the file name is a template's: "
-    "'protocol' in A1 of protocols.txt gives no finding",
-)
 def test_wrong_template_name_in_a1(package):
     package.edit(PTL, "protocols\tSchema Version", "protocol\tSchema Version")
     report = package.validate()
@@ -299,22 +283,11 @@ def test_file_name_and_a1_disagree(package):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when cell A1 and the file name disagree, the file is read as A1's template even "
-    "though its columns are the file name's (ImmPort recognises files by name): 13 more "
-    "header findings about treatments' columns and two broken references to its protocol",
-)
 def test_file_name_and_a1_disagree_gives_one_finding(package):
     package.edit(PTL, "protocols\tSchema Version", "treatments\tSchema Version")
     assert_findings(package.validate(), (E, "header", PTL, 1, None, "treatments"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a browser-renamed 'treatments (1).txt' is read by its content and passes, but "
-    "ImmPort recognises templates by file name and would not load it",
-)
 def test_a_browser_suffix_breaks_the_file_name(package):
     (package.root / "treatments.txt").rename(package.root / "treatments (1).txt")
     report = package.validate()
@@ -878,7 +851,7 @@ def workbook_bytes(tmp_path: Path) -> bytes:
     ("name", "content", "line", "says"),
     [
         ("protocols.txt", b"\x00\x01\x02\x03" * 64, None, "binary"),
-        ("protocols.txt", HEADER.decode().encode("utf-16"), None, "binary"),
+        ("protocols.txt", HEADER.decode().encode("utf-16"), None, "UTF-16"),
         ("protocols.txt", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, None, "binary"),
         ("protocols.txt", "workbook", None, "is an Excel workbook"),
         ("protocols.xlsx", HEADER, None, "not an Excel workbook"),
@@ -940,11 +913,6 @@ def test_validate_files_reports_a_broken_file_beside_good_ones():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a combined-result template whose 'Result Separator Column' is missing from the "
-    "header crashes the parser (KeyError in parser._tabular) instead of giving a finding",
-)
 def test_a_result_template_without_its_separator_column(package):
     text = (VALID / ELISA).read_text()
     lines = [line.split("\t") for line in text.splitlines()]
