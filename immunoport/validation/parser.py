@@ -35,6 +35,7 @@ LINE = "_line"
 GROUP = "_group"
 _VERSION = re.compile(r"^Schema Version\s+(\d+\.\d+)\s*$", re.IGNORECASE)
 _HEADER_SEARCH_LINES = 12
+_HEADER_LINES = 3  # name and version, marker, column names (or the first section)
 _XLSX_MAGIC = b"PK\x03\x04"
 
 
@@ -99,6 +100,14 @@ def parse_file(path: str, raw: bytes) -> TemplateFile:
                 "Save it from Excel as 'Text (Tab delimited)', or name it .xlsx.",
             )
         text, findings = _decode(path, raw)
+        breaks = text.count(b"\n")
+        if not text.endswith(b"\n") and breaks < _HEADER_LINES:
+            raise FileProblem(
+                f"the file ends on line {breaks + 1}, before its header is "
+                "complete: it seems cut short",
+                "Upload the whole file again; its first three lines (name and version, "
+                "the marker line, the column names) must be complete.",
+            )
         head = [line.split("\t") for line in _head_lines(text)]
         rows = None
 
