@@ -766,6 +766,17 @@ def _section_data(
                 )
             )  # fmt: skip
     index = {name: header.index(name) for name in names if name in header}
+    for number, cells in body:
+        stray = [c for c in cells[len(header) :] if c]
+        if stray:
+            findings.append(
+                Finding(
+                    Severity.ERROR, "header", path, number, None, stray[0],
+                    f"the row has {len(header) + len(stray)} cells but section "
+                    f"'{section.name}' names {len(header)} columns",
+                    "Remove the stray cells to the right, or add the missing column.",
+                )
+            )  # fmt: skip
     records = [
         {
             LINE: number,
