@@ -69,6 +69,7 @@ _CALENDAR_DATE = (
 _EMAIL = r"[\w.+-]+@[\w-]+\.[\w.-]+"
 _PHONE = r"(\+\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b"
 _AGE_LIMIT = 89
+_MAX_SUGGESTED = 500  # distinct wrong values per column that get "did you mean"
 _FREE_TEXT_MIN_LENGTH = 100  # short fields hold codes and names, not narratives
 _CONTACTS = {"email", "contact", "orcid_id"}  # columns meant for contact details
 
@@ -359,7 +360,8 @@ def _types(items: pl.DataFrame, column: Column, emit) -> Iterator[pl.DataFrame]:
     value = pl.col("value")
     if column.is_numeric:
         number = value.cast(pl.Float64, strict=False)
-        failures = items.filter(number.is_null())
+        # polars reads "nan" and "inf" as floats; no instrument reports those
+        failures = items.filter(number.is_null() | number.is_nan() | number.is_infinite())
         if failures.height:
             yield emit(
                 failures,
@@ -436,15 +438,18 @@ def _vocabulary(items: pl.DataFrame, column: Column, emit) -> Iterator[pl.DataFr
     unmatched = _failing(items, pl.col("value").str.to_lowercase().is_in(keys.implode()))
     if unmatched.height == 0:
         return
-    distinct = unmatched["value"].unique().to_list()
+    # suggestions cost a fuzzy search each: the most frequent wrong values get them
+    distinct = unmatched["value"].value_counts(sort=True).head(_MAX_SUGGESTED)["value"]
     hints = pl.DataFrame(
         {
             "value": distinct,
-            "hint": [_did_you_mean(terms.suggestions(v)) for v in distinct],
+            "hint": [_did_you_mean(terms.suggestions(v)) for v in distinct.to_list()],
         },
         schema={"value": pl.String, "hint": pl.String},
     )
-    failures = unmatched.join(hints, on="value", how="left")
+    failures = unmatched.join(hints, on="value", how="left").with_columns(
+        pl.col("hint").fill_null("")
+    )
     if column.controlled_vocabulary:
         yield emit(
             failures,

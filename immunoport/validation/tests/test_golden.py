@@ -14,9 +14,10 @@ from pathlib import Path
 from unittest.mock import ANY
 
 import openpyxl
+import polars as pl
 import pytest
 
-from immunoport.validation import validator
+from immunoport.validation import checks, validator
 from immunoport.validation.findings import UnusableInput
 from immunoport.validation.validator import Report, validate_files, validate_package
 
@@ -936,4 +937,26 @@ def test_the_blank_text_templates_as_one_package():
     assert rows(report) == [
         (W, "empty", name, None, None, None)
         for name in sorted(p.name for p in (BLANKS / "txt-templates").iterdir())
+    ]
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-Infinity"])
+def test_nan_and_infinity_are_no_numbers(package, text):
+    package.edit(ELISA, "\t20.0\t", f"\t{text}\t")
+    assert_findings(package.validate(), (E, "type", ELISA, 5, "Value Reported", text))
+
+
+def test_only_the_most_frequent_wrong_terms_get_suggestions(package, monkeypatch):
+    monkeypatch.setattr(checks, "_MAX_SUGGESTED", 1)
+    text = (VALID / PTL).read_text()
+    row = text.splitlines()[3]
+    wrong = ["Assy", "Assy", "Clinicl"]
+    extra = [row.replace("prot_serum", f"p{n}").replace("Bio Sample Preparation", t)
+             for n, t in enumerate(wrong)]  # fmt: skip
+    package.write(PTL, text + "\n".join(extra) + "\n")
+    messages = package.validate().findings.filter(pl.col("rule") == "vocabulary")["message"]
+    assert messages.to_list() == [
+        "'Assy' is not a term of lk_protocol_type; did you mean 'Assay'?",
+        "'Assy' is not a term of lk_protocol_type; did you mean 'Assay'?",
+        "'Clinicl' is not a term of lk_protocol_type",
     ]
