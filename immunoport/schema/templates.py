@@ -96,7 +96,6 @@ class Template:
     columns: tuple[Column, ...]
     sections: tuple[Section, ...]
     references: tuple[Reference, ...]
-    key_columns: tuple[str, ...]
     accession_prefix: str | None
     repeatable_result_columns: tuple[str, ...]
     raw: dict[str, Any] = field(repr=False, compare=False)
@@ -199,7 +198,6 @@ def _template(raw: dict[str, Any]) -> Template:
             )
             for r in references
         ),
-        key_columns=tuple((raw["key"] or {}).get("data_columns") or ()),
         accession_prefix=(raw["key"] or {}).get("accession_prefix"),
         repeatable_result_columns=tuple(
             (raw.get("result_block") or {}).get("repeatable_result_columns") or ()

@@ -68,9 +68,6 @@ class TemplateFile:
     data: pl.DataFrame
     findings: list[Finding] = field(default_factory=list)
     sections: dict[str, SectionData] = field(default_factory=dict)
-    present: frozenset[str] = frozenset()
-    # positions (1-based, column A = 1) of each template column's first occurrence
-    positions: dict[str, int] = field(default_factory=dict)
 
     @property
     def row_count(self) -> int:
@@ -543,9 +540,6 @@ def _tabular(
 
     keys = {c.name: c.key for c in template.columns if c.part != "result"}
     result_keys = {c.name: c.key for c in template.columns if c.part == "result"}
-    present = frozenset(keys[n] for n in metadata) | frozenset(
-        result_keys[n] for g in groups for n in g
-    )
     base = [pl.col(LINE), *(pl.col(f"c{i}").alias(keys[name]) for name, i in metadata.items())]
     if groups:
         frames = [
@@ -566,17 +560,12 @@ def _tabular(
     for column in template.columns:
         if column.key not in data.columns and not column.is_pseudo:
             data = data.with_columns(pl.lit(None, pl.String).alias(column.key))
-    positions = {keys[name]: i + 1 for name, i in metadata.items()}
-    for name, i in (groups[0] if groups else {}).items():
-        positions[result_keys[name]] = i + 1
     return TemplateFile(
         path=path,
         template=template,
         schema_version=version,
         data=data,
         findings=findings,
-        present=present,
-        positions=positions,
     )
 
 
@@ -687,7 +676,6 @@ def _parse_compound(
             )  # fmt: skip
     if version != template.schema_version:
         findings.append(_version_finding(path, template, version, header_matches=True))
-    present = frozenset(c for s in parsed.values() for c in s.data.columns if c != LINE)
     return TemplateFile(
         path=path,
         template=template,
@@ -695,7 +683,6 @@ def _parse_compound(
         data=pl.DataFrame(),
         findings=findings,
         sections=parsed,
-        present=present,
     )
 
 
