@@ -32,6 +32,7 @@ from immunoport.schema.templates import (
 from immunoport.validation.findings import Finding, Severity
 
 LINE = "_line"
+_STRAY = "_stray"  # the first filled cell right of the header, if any
 GROUP = "_group"
 _VERSION = re.compile(r"^Schema Version\s+(\d+\.\d+)\s*$", re.IGNORECASE)
 _HEADER_SEARCH_LINES = 12
@@ -298,6 +299,11 @@ def _split_text(lines: pl.DataFrame, header_index: int, width: int) -> pl.DataFr
         LINE,
         # cells up to the last filled one: empty cells trailing to the right are no stray cells
         pl.col("raw").str.strip_chars_end().str.split("\t").list.len().alias("_cells"),
+        fields.list.slice(width + 1)
+        .list.eval(pl.element().str.strip_chars())
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .list.first()
+        .alias(_STRAY),
         *(_clean(fields.list.get(i, null_on_oob=True)).alias(f"c{i}") for i in range(width + 1)),
     )
 
@@ -340,6 +346,11 @@ def _read_cells(
                 pl.when(pl.col(name).is_not_null()).then(pl.lit(i + 1, pl.UInt32))
                 for i, name in enumerate(names)
             ).alias("_cells"),
+            (
+                pl.coalesce(names[width + 1 :])
+                if len(names) > width + 1
+                else pl.lit(None, pl.String)
+            ).alias(_STRAY),
             *names[: width + 1],
         )
     )
@@ -355,7 +366,9 @@ def _read_cells(
         if kept.len():
             empty = pl.DataFrame(
                 {LINE: kept, "_cells": pl.repeat(1, kept.len(), dtype=pl.UInt32, eager=True)}
-            ).with_columns(pl.lit(None, pl.String).alias(name) for name in names[: width + 1])
+            ).with_columns(
+                pl.lit(None, pl.String).alias(name) for name in [_STRAY, *names[: width + 1]]
+            )
             frame = pl.concat([frame, empty]).sort(LINE)
     return frame
 
@@ -448,7 +461,10 @@ def _xlsx_cells(rows: list[list], header_index: int, width: int) -> pl.DataFrame
             column = pl.Series(f"c{i}", _texts(values), dtype=pl.String)
         series.append(column)
     counts = pl.Series("_cells", [width + 1] * len(data), pl.Int64)
-    frame = pl.DataFrame([lines, counts, *series]).with_columns(
+    strays = pl.Series(
+        _STRAY, [None] * len(data), pl.String
+    )  # cells right of the header are not read
+    frame = pl.DataFrame([lines, counts, strays, *series]).with_columns(
         _clean(pl.col(s.name)).alias(s.name) for s in series
     )
     cell_columns = [s.name for s in series[1:]] or ["c0"]
@@ -458,7 +474,7 @@ def _xlsx_cells(rows: list[list], header_index: int, width: int) -> pl.DataFrame
 def _shape_findings(path: str, cells: pl.DataFrame, width: int) -> list[Finding]:
     findings = []
     extra = cells.filter(pl.col("_cells") > width + 1)
-    for line, count in extra.select(LINE, "_cells").head(20).iter_rows():
+    for line, count, stray in extra.select(LINE, "_cells", _STRAY).head(20).iter_rows():
         findings.append(
             Finding(
                 Severity.ERROR,
@@ -466,8 +482,9 @@ def _shape_findings(path: str, cells: pl.DataFrame, width: int) -> list[Finding]
                 path,
                 line,
                 None,
-                None,
-                f"the row has {count - 1} cells after column A but the header names {width}",
+                stray,
+                f"the row has {count - 1} cells after column A but the header names {width}; "
+                f"the first stray cell holds '{stray}'",
                 "Remove the stray cells to the right, or add the missing column to the header.",
             )
         )

@@ -348,15 +348,13 @@ def test_a_value_in_column_a(package):
 def test_extra_cells_right_of_the_header(package):
     package.edit(PTL, "serum tubes\n", "serum tubes\textra\n")
     report = package.validate()
-    assert_findings(report, (E, "header", PTL, 4, None, None))
-    assert (
-        message_of(report, "header") == "the row has 6 cells after column A but the header names 5"
+    assert_findings(report, (E, "header", PTL, 4, None, "extra"))
+    assert message_of(report, "header") == (
+        "the row has 6 cells after column A but the header names 5; "
+        "the first stray cell holds 'extra'"
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the extra-cells finding does not quote the stray value ('extra')"
-)
 def test_extra_cells_finding_quotes_the_stray_value(package):
     package.edit(PTL, "serum tubes\n", "serum tubes\textra\n")
     report = package.validate()
