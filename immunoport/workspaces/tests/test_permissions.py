@@ -35,3 +35,14 @@ def test_pages_of_another_workspace_do_not_exist_for_a_member(
     assert client.get(f"/workspaces/{workspace.pk}/").status_code == 200
     assert client.get(f"/workspaces/{other_workspace.pk}/").status_code == 404
     assert client.get("/workspaces/999999/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_header_offers_sign_in_or_the_users_workspaces(client, member):
+    assert 'href="/accounts/login/">Sign in</a>' in client.get("/").content.decode()
+    client.force_login(member)
+    html = client.get("/").content.decode()
+    assert 'href="/workspaces/">Your workspaces</a>' in html
+    assert "Sign out member" in html
+    client.post("/accounts/logout/")
+    assert "Sign in" in client.get("/").content.decode()
