@@ -7,6 +7,7 @@ urlpatterns = [
     path("resources/", include("immunoport.schema.urls")),
     path("", include("immunoport.validation.urls")),
     path("workspaces/", include("immunoport.workspaces.urls")),
+    path("", include("immunoport.accounts.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

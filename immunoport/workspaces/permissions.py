@@ -16,6 +16,13 @@ def workspaces_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Workspace]
     return Workspace.objects.filter(memberships__user=user)
 
 
+def writable_workspaces_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Workspace]:
+    """The workspaces whose data ``user`` may change (owner or uploader)."""
+    if not user.is_authenticated:
+        return Workspace.objects.none()
+    return Workspace.objects.filter(memberships__user__pk=user.pk, memberships__role__in=WRITERS)
+
+
 def role_in(user: AbstractBaseUser | AnonymousUser, workspace: Workspace) -> str | None:
     if not user.is_authenticated:
         return None

@@ -1,0 +1,124 @@
+"""API tokens: create, authenticate, revoke, and ImmPort's password exchange."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import AnonymousUser, User
+from django.http import HttpRequest
+from django.utils import timezone
+
+from immunoport.accounts.models import ApiToken
+from immunoport.workspaces.models import Workspace
+from immunoport.workspaces.permissions import WRITERS, role_in
+
+SECRET_PREFIX = "ipt_"
+PREFIX_LENGTH = 8
+DEFAULT_DAYS = 90
+MAX_DAYS = 365
+EXCHANGE_LIFETIME_DAYS = 1  # tokens from POST /auth/token live 24 hours
+
+
+class TokenError(ValueError):
+    """A token that may not be created as asked; the message says why."""
+
+
+def hash_secret(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_token(
+    user: User,
+    name: str,
+    scope: str,
+    workspace: Workspace | None = None,
+    days: int = DEFAULT_DAYS,
+) -> tuple[ApiToken, str]:
+    """A new token and its secret; the secret is not stored and cannot be shown again."""
+    if not 1 <= days <= MAX_DAYS:
+        raise TokenError(f"A token lives between 1 and {MAX_DAYS} days.")
+    if scope == ApiToken.Scope.READ_SHARED:
+        if workspace is not None:
+            raise TokenError("A read-shared token is not tied to a workspace.")
+    elif scope == ApiToken.Scope.WORKSPACE_WRITE:
+        if workspace is None:
+            raise TokenError("A workspace-write token needs a workspace.")
+        if role_in(user, workspace) not in WRITERS:
+            raise TokenError("You may only create write tokens for workspaces you can change.")
+    else:
+        raise TokenError(f"Unknown scope {scope!r}.")
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        scope=scope,
+        workspace=workspace,
+        prefix=secret[:PREFIX_LENGTH],
+        key_hash=hash_secret(secret),
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+    return token, secret
+
+
+def authenticate_token(raw: str) -> ApiToken | None:
+    """The live token whose secret is ``raw``, marked as used now; else None.
+
+    The database is searched by the secret's hash, never by the secret, so
+    comparison time tells nothing about how much of a guess was right.
+    """
+    if not raw:
+        return None
+    digest = hash_secret(raw)
+    token = ApiToken.objects.select_related("user", "workspace").filter(key_hash=digest).first()
+    if token is None or not hmac.compare_digest(token.key_hash, digest):
+        return None
+    now = timezone.now()
+    if token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
+        return None
+    if token.scope == ApiToken.Scope.WORKSPACE_WRITE and (
+        token.workspace is None or role_in(token.user, token.workspace) not in WRITERS
+    ):
+        return None  # the user has since lost write access to the workspace
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+    return token
+
+
+def revoke_token(token: ApiToken) -> None:
+    """Stop ``token`` from authenticating; revoking twice keeps the first time."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+def exchange_password(username: str, password: str) -> str | None:
+    """ImmPort's POST /auth/token: a short-lived read-shared secret, or None.
+
+    Unknown users and wrong passwords are alike to the caller (Django's backend
+    also hashes a password for an unknown user, so timing tells them apart no better).
+    """
+    user = authenticate(username=username, password=password)
+    if not isinstance(user, User) or not user.is_active:
+        return None
+    _, secret = create_token(
+        user, "ImmPort token exchange", ApiToken.Scope.READ_SHARED, days=EXCHANGE_LIFETIME_DAYS
+    )
+    return secret
+
+
+def token_from_request(request: HttpRequest) -> ApiToken | None:
+    """The token in ``Authorization: bearer <token>`` (any case of "bearer"), if live."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return authenticate_token(raw.strip())
+
+
+def tokens_of(user: User | AnonymousUser) -> list[ApiToken]:
+    """The user's own tokens, newest first."""
+    if isinstance(user, AnonymousUser):
+        return []
+    return list(ApiToken.objects.filter(user=user).select_related("workspace"))

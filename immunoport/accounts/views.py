@@ -1,0 +1,64 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from immunoport.accounts.forms import TokenForm
+from immunoport.accounts.models import ApiToken
+from immunoport.accounts.services import (
+    TokenError,
+    create_token,
+    exchange_password,
+    revoke_token,
+    tokens_of,
+)
+
+# ImmPort answers a failed exchange with HTTP 401; one message whether or not the user exists.
+BAD_CREDENTIALS = {"status": 401, "error": "Unauthorized", "message": "Bad credentials"}
+
+
+@never_cache  # the page may carry a secret that must not linger in caches
+@login_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    secret = None
+    if request.method == "POST":
+        form = TokenForm(request.user, request.POST)
+        if form.is_valid():
+            try:
+                token, secret = create_token(
+                    request.user,
+                    form.cleaned_data["name"],
+                    form.cleaned_data["scope"],
+                    workspace=form.cleaned_data["workspace"],
+                    days=form.cleaned_data["days"],
+                )
+            except TokenError as error:
+                form.add_error(None, str(error))
+            else:
+                form = TokenForm(request.user)
+    else:
+        form = TokenForm(request.user)
+    return render(
+        request,
+        "accounts/tokens.html",
+        {"form": form, "tokens": tokens_of(request.user), "secret": secret},
+    )
+
+
+@require_POST
+@login_required
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    revoke_token(token)
+    return redirect("accounts:tokens")
+
+
+@csrf_exempt  # an API endpoint for scripts (ImmPort's); no session, no cookie
+@require_POST
+def auth_token(request: HttpRequest) -> HttpResponse:
+    secret = exchange_password(request.POST.get("username", ""), request.POST.get("password", ""))
+    if secret is None:
+        return JsonResponse(BAD_CREDENTIALS, status=401)
+    return JsonResponse({"status": 200, "access_token": secret})
