@@ -265,3 +265,26 @@ def test_auth_token_refuses_an_inactive_user(client, provider):
     response = client.post("/auth/token", {"username": "provider", "password": PASSWORD})
     assert response.status_code == 401
     assert not ApiToken.objects.exists()
+
+
+def test_the_list_page_costs_the_same_queries_for_many_tokens(
+    client, provider, workspace, django_assert_num_queries
+):
+    client.force_login(provider)
+    create_token(provider, "one", WRITE, workspace=workspace)
+    with django_assert_num_queries(4) as few:
+        client.get("/account/tokens/")
+    for n in range(10):
+        create_token(provider, f"t{n}", WRITE, workspace=workspace)
+    with django_assert_num_queries(len(few.captured_queries)):
+        assert client.get("/account/tokens/").status_code == 200
+
+
+def test_staff_cannot_add_tokens_in_the_admin(client, provider):
+    admin = User.objects.create_superuser("staff", password=PASSWORD)
+    token, _ = create_token(provider, "laptop", READ)
+    client.force_login(admin)
+    assert client.get("/admin/accounts/apitoken/").status_code == 200
+    assert client.get("/admin/accounts/apitoken/add/").status_code == 403
+    page = client.get(f"/admin/accounts/apitoken/{token.pk}/change/").content.decode()
+    assert token.key_hash not in page
