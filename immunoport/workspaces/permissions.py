@@ -13,7 +13,7 @@ def workspaces_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Workspace]
     """The workspaces whose private data ``user`` may see."""
     if not user.is_authenticated:
         return Workspace.objects.none()
-    return Workspace.objects.filter(memberships__user=user)
+    return Workspace.objects.filter(memberships__user__pk=user.pk)
 
 
 def writable_workspaces_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Workspace]:
@@ -27,7 +27,7 @@ def role_in(user: AbstractBaseUser | AnonymousUser, workspace: Workspace) -> str
     if not user.is_authenticated:
         return None
     return (
-        Membership.objects.filter(workspace=workspace, user=user)
+        Membership.objects.filter(workspace=workspace, user__pk=user.pk)
         .values_list("role", flat=True)
         .first()
     )
