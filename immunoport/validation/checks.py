@@ -11,35 +11,17 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from immunoport.schema.reference import tables
 from immunoport.schema.templates import Column, Condition, Template, readable_condition
 from immunoport.validation.findings import Severity, cell_findings
 from immunoport.validation.parser import GROUP, LINE
 from immunoport.validation.vocabulary import synonyms, vocabulary
 
-# Accession prefixes of the tables templates refer to (ImmPort's, as in SUB123).
+# Accession prefixes by table (SUB for subject, as in SUB123), from ImmPort's model.
 ACCESSION_PREFIXES = {
-    "study": "SDY",
-    "arm_or_cohort": "ARM",
-    "subject": "SUB",
-    "biosample": "BS",
-    "expsample": "ES",
-    "experiment": "EXP",
-    "reagent": "ESR",
-    "treatment": "TRT",
-    "protocol": "PTL",
-    "planned_visit": "PV",
-    "lab_test_panel": "LP",
-    "lab_test": "LT",
-    "assessment_panel": "AP",
-    "assessment_component": "AC",
-    "control_sample": "CS",
-    "standard_curve": "SC",
-    "inclusion_exclusion": "CRIT",
-    "adverse_event": "AE",
-    "immune_exposure": "IM",
-    "intervention": "SM",
-    "study_file": "SFL",
-    "period": "P",
+    name: table["accession_prefix"]
+    for name, table in tables().items()
+    if table.get("accession_prefix")
 }
 
 # Shapes of accessions in public repositories, by lk_public_repository name.
