@@ -3,18 +3,42 @@
 import os
 import shutil
 
+import pyotp
 import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib.auth.models import User
 from django.core.cache import cache
 
+from immunoport.accounts import agreement
+from immunoport.accounts.mfa import mfa_required
+from immunoport.accounts.models import DataUseAgreement
 from immunoport.workspaces.models import Workspace
 
 CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    """Cached figures from one test must not answer the next."""
+def _database_baseline(request):
+    """Every test that uses the database starts from what migrations leave there.
+
+    The cache (sign-in counts, cached figures) lives in the database and is emptied;
+    the data-use agreement that a migration publishes is put back, since tests that
+    commit (live server, browser) end by flushing every table.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if names & {"transactional_db", "live_server"} or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or marker:
+        request.getfixturevalue("db")
+    else:
+        return
     cache.clear()
+    DataUseAgreement.objects.get_or_create(
+        version=1, defaults={"text": "Use the data for research only; never re-identify anyone."}
+    )
 
 
 @pytest.fixture
@@ -25,6 +49,50 @@ def workspace(db) -> Workspace:
 @pytest.fixture
 def other_workspace(db) -> Workspace:
     return Workspace.objects.create(name="Other lab")
+
+
+def approved_user(username: str, password: str = "a long pass phrase", **fields) -> User:
+    """An account as staff approval leaves it: active, with a confirmed e-mail address."""
+    user = User.objects.create_user(
+        username, email=f"{username}@example.org", password=password, **fields
+    )
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
+
+
+def enrol_totp(user) -> str:
+    """Give ``user`` a TOTP authenticator; returns its secret for computing codes."""
+    secret = pyotp.random_base32()
+    TOTP.activate(user, secret)
+    return secret
+
+
+@pytest.fixture
+def sign_in(db):
+    """Sign a test client in as ``user`` the way a finished sign-in leaves the session:
+    the current agreement accepted and, where required, a second factor enrolled."""
+
+    def sign_in(client, user) -> None:
+        if mfa_required(user) and not is_mfa_enabled(user):
+            enrol_totp(user)
+        client.force_login(user)
+        session = client.session
+        session[agreement.SESSION_KEY] = agreement.current_agreement().version
+        session.save()
+
+    return sign_in
+
+
+def sign_in_with_browser(page, username: str, password: str, totp_secret: str | None = None):
+    """Fill in the sign-in page the page is on: credentials, the agreement, then a code."""
+    page.get_by_label("Username or e-mail").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_label("I accept the data-use agreement").check()
+    page.get_by_role("button", name="Sign in").click()
+    if totp_secret:
+        page.wait_for_url("**/accounts/2fa/authenticate/")
+        page.get_by_label("Code").fill(pyotp.TOTP(totp_secret).now())
+        page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture(scope="session")

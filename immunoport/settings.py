@@ -51,10 +51,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "immunoport.accounts",  # before allauth: its templates override allauth's
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.orcid",
+    "allauth.mfa",
     "django_tasks",
     "django_tasks_db",
     "immunoport.core",
-    "immunoport.accounts",
     "immunoport.workspaces",
     "immunoport.schema",
     "immunoport.studies",
@@ -77,6 +83,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "immunoport.accounts.middleware.account_gate",
 ]
 
 ROOT_URLCONF = "immunoport.urls"
@@ -156,6 +165,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Argon2 for new passwords; older hashes still verify and are upgraded at sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -168,6 +183,117 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("IMMUNOPORT_LOG_LEVEL", "INFO")},
 }
 
-LOGIN_URL = "login"
+# Caches hold sign-in rate limits and lockouts, so they live in the database that
+# every web process and machine shares (created by `migrate`'s createcachetable).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "immunoport_cache",
+    }
+}
+
+# E-mail: written to files under ./var/mail/ unless an SMTP host is set.
+DEFAULT_FROM_EMAIL = env_str("IMMUNOPORT_FROM_EMAIL", "immunoport <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_HOST = env_str("IMMUNOPORT_SMTP_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("IMMUNOPORT_SMTP_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("IMMUNOPORT_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("IMMUNOPORT_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("IMMUNOPORT_SMTP_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+
+# Accounts (django-allauth): a username and a confirmed e-mail; new accounts stay
+# inactive (pending) until staff approve them.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "workspaces:list"
 LOGOUT_REDIRECT_URL = "portal:home"
+REGISTRATION_OPEN = env_bool("IMMUNOPORT_REGISTRATION_OPEN", True)
+ACCOUNT_ADAPTER = "immunoport.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "immunoport.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "immunoport.accounts.forms.RegistrationForm"
+ACCOUNT_FORMS = {"login": "immunoport.accounts.signin.AgreementLoginForm"}
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[immunoport] "
+# Lockout: after 5 failed sign-ins for one account, 15 minutes before the next try.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": (
+        f"10/m/ip,{env_int('IMMUNOPORT_LOGIN_ATTEMPTS', 5, minimum=1)}"
+        f"/{env_int('IMMUNOPORT_LOCKOUT_MINUTES', 15, minimum=1)}m/key"
+    ),
+}
+SOCIALACCOUNT_AUTO_SIGNUP = False  # social sign-ups fill in the registration form too
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+
+
+def _social_providers() -> dict:
+    """Google and ORCID sign-in, each switched on by its client ID and secret."""
+    providers = {}
+    for name, scope in (("google", ["profile", "email"]), ("orcid", ["/authenticate"])):
+        client_id = env_str(f"IMMUNOPORT_{name.upper()}_CLIENT_ID", "")
+        if client_id:
+            providers[name] = {
+                "APPS": [
+                    {
+                        "client_id": client_id,
+                        "secret": env_str(f"IMMUNOPORT_{name.upper()}_SECRET", ""),
+                    }
+                ],
+                "SCOPE": scope,
+            }
+    if "orcid" in providers:
+        providers["orcid"]["BASE_DOMAIN"] = env_str("IMMUNOPORT_ORCID_DOMAIN", "orcid.org")
+    return providers
+
+
+SOCIALACCOUNT_PROVIDERS = _social_providers()
+
+# Multi-factor sign-in: TOTP with recovery codes; required of staff and of everyone
+# who may write to a workspace, and of every user with IMMUNOPORT_MFA_FOR_ALL=true.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env_str("IMMUNOPORT_SITE_NAME", "immunoport")
+MFA_REQUIRED_FOR_ALL = env_bool("IMMUNOPORT_MFA_FOR_ALL", False)
+
+# The data-use agreement is accepted at every sign-in; see accounts.agreement.
+
+# Sessions and cookies: sessions end with the browser or after SESSION_HOURS.
+SESSION_COOKIE_AGE = env_int("IMMUNOPORT_SESSION_HOURS", 8, minimum=1) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+# Behind HTTPS (set IMMUNOPORT_HTTPS=true) cookies are sent only over TLS and
+# browsers are told to keep to HTTPS. The embedded default serves plain HTTP on
+# 127.0.0.1, where secure cookies would make signing in impossible.
+HTTPS = env_bool("IMMUNOPORT_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # the TOTP QR code is a data: URI
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}

@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import HttpRequest
 
-from immunoport.accounts.models import ApiToken
+from immunoport.accounts import registration
+from immunoport.accounts.models import ApiToken, Profile
 from immunoport.accounts.services import DEFAULT_DAYS, MAX_DAYS
 from immunoport.workspaces.permissions import writable_workspaces_of
 
@@ -21,3 +23,24 @@ class TokenForm(forms.Form):
     def __init__(self, user: AbstractBaseUser | AnonymousUser, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["workspace"].queryset = writable_workspaces_of(user)
+
+
+class RegistrationForm(forms.ModelForm):
+    """What we ask of everyone who registers, by password or by Google/ORCID.
+
+    allauth adds the username, e-mail and password fields and calls ``signup``.
+    """
+
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+
+    class Meta:
+        model = Profile
+        fields = ["organization", "phone", "research_needs", "referral"]
+        labels = {"phone": "Phone (optional)"}
+        widgets = {"research_needs": forms.Textarea(attrs={"rows": 4})}
+
+    field_order = ["username", "first_name", "last_name", "organization", "email"]
+
+    def signup(self, request: HttpRequest, user: AbstractBaseUser) -> None:
+        registration.register(request, user, self.cleaned_data)

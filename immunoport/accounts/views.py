@@ -1,10 +1,12 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from immunoport.accounts import agreement
 from immunoport.accounts.forms import TokenForm
 from immunoport.accounts.models import ApiToken
 from immunoport.accounts.services import (
@@ -62,3 +64,31 @@ def auth_token(request: HttpRequest) -> HttpResponse:
     if secret is None:
         return JsonResponse(BAD_CREDENTIALS, status=401)
     return JsonResponse({"status": 200, "access_token": secret})
+
+
+@never_cache
+def agreement_page(request: HttpRequest) -> HttpResponse:
+    """The current data-use agreement; a signed-in user accepts it here to go on."""
+    current = agreement.current_agreement()
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = ""
+    if (
+        request.method == "POST"
+        and request.user.is_authenticated
+        and current is not None
+        and request.POST.get("version") == str(current.version)
+        and request.POST.get("accept")
+    ):
+        agreement.accept(request, request.user, current)
+        return redirect(next_url or "workspaces:list")
+    return render(
+        request,
+        "accounts/agreement.html",
+        {
+            "agreement": current,
+            "next": next_url,
+            "accepted": agreement.session_has_accepted(request),
+            "refused": request.method == "POST",
+        },
+    )

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from conftest import approved_user, enrol_totp, sign_in_with_browser
 from immunoport.studies.models import Study
 from immunoport.workspaces.models import Membership
 
@@ -25,14 +26,14 @@ def package_files(replace: dict[str, tuple[str, str]] | None = None) -> list[Sim
 
 @pytest.fixture
 def uploader(workspace) -> User:
-    user = User.objects.create_user("uploader", password="a long pass phrase")
+    user = approved_user("uploader")
     Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.UPLOADER)
     return user
 
 
 @pytest.mark.django_db
-def test_a_valid_package_is_reported_valid(client, workspace, uploader):
-    client.force_login(uploader)
+def test_a_valid_package_is_reported_valid(sign_in, client, workspace, uploader):
+    sign_in(client, uploader)
     response = client.post(f"/workspaces/{workspace.pk}/validate/", {"files": package_files()})
     assert response.status_code == 200
     report = response.context["report"]
@@ -41,8 +42,8 @@ def test_a_valid_package_is_reported_valid(client, workspace, uploader):
 
 
 @pytest.mark.django_db
-def test_findings_name_file_line_column_and_fix(client, workspace, uploader):
-    client.force_login(uploader)
+def test_findings_name_file_line_column_and_fix(sign_in, client, workspace, uploader):
+    sign_in(client, uploader)
     files = package_files({"bioSamples.txt": ("\tsub_2\t", "\tsub_99\t")})
     response = client.post(f"/workspaces/{workspace.pk}/validate/", {"files": files})
     findings = response.context["findings"]
@@ -56,10 +57,10 @@ def test_findings_name_file_line_column_and_fix(client, workspace, uploader):
 
 @pytest.mark.django_db
 def test_references_resolve_to_records_already_in_the_workspace(
-    client, workspace, other_workspace, uploader
+    sign_in, client, workspace, other_workspace, uploader
 ):
     """A package may name a study stored earlier in the same workspace, not in another."""
-    client.force_login(uploader)
+    sign_in(client, uploader)
     mine = Study.objects.create(workspace=workspace, user_defined_id="old_study")
     Study.objects.create(workspace=other_workspace, user_defined_id="their_study")
     for study_id, expected in [(mine.study_accession, 0), ("old_study", 0), ("their_study", 1)]:
@@ -73,10 +74,12 @@ def test_references_resolve_to_records_already_in_the_workspace(
 
 
 @pytest.mark.django_db
-def test_a_zip_is_validated_and_a_broken_one_is_explained(client, workspace, uploader, tmp_path):
+def test_a_zip_is_validated_and_a_broken_one_is_explained(
+    sign_in, client, workspace, uploader, tmp_path
+):
     import shutil
 
-    client.force_login(uploader)
+    sign_in(client, uploader)
     archive = shutil.make_archive(str(tmp_path / "package"), "zip", VALID)
     with open(archive, "rb") as handle:
         upload = SimpleUploadedFile("package.zip", handle.read())
@@ -93,16 +96,16 @@ def test_a_zip_is_validated_and_a_broken_one_is_explained(client, workspace, upl
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", [None, Membership.Role.VIEWER])
-def test_only_members_who_upload_may_validate(client, workspace, role):
+def test_only_members_who_upload_may_validate(sign_in, client, workspace, role):
     user = User.objects.create_user("someone", password="a long pass phrase")
     if role:
         Membership.objects.create(workspace=workspace, user=user, role=role)
-    client.force_login(user)
+    sign_in(client, user)
     assert client.get(f"/workspaces/{workspace.pk}/validate/").status_code == 404
 
 
 @pytest.mark.django_db
-def test_anonymous_visitors_are_sent_to_sign_in(client, workspace):
+def test_anonymous_visitors_are_sent_to_sign_in(sign_in, client, workspace):
     response = client.get(f"/workspaces/{workspace.pk}/validate/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
@@ -114,9 +117,7 @@ def test_a_provider_validates_in_the_browser(page, live_server, workspace, uploa
     broken = tmp_path / "subjectHumans.txt"
     broken.write_text((VALID / "subjectHumans.txt").read_text().replace("\tFemale\t", "\tFemail\t"))
     page.goto(f"{live_server.url}/workspaces/{workspace.pk}/validate/")
-    page.get_by_label("Username").fill("uploader")
-    page.get_by_label("Password").fill("a long pass phrase")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_browser(page, "uploader", "a long pass phrase", enrol_totp(uploader))
     page.wait_for_url(f"{live_server.url}/workspaces/{workspace.pk}/validate/")
     page.get_by_label("Files").set_input_files([str(broken)])
     page.get_by_role("button", name="Validate").click()

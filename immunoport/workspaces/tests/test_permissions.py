@@ -26,9 +26,9 @@ def test_a_member_sees_only_their_workspaces(workspace, other_workspace, member)
 
 @pytest.mark.django_db
 def test_pages_of_another_workspace_do_not_exist_for_a_member(
-    client, workspace, other_workspace, member
+    sign_in, client, workspace, other_workspace, member
 ):
-    client.force_login(member)
+    sign_in(client, member)
     listing = client.get("/workspaces/").content.decode()
     assert workspace.name in listing
     assert other_workspace.name not in listing
@@ -38,9 +38,9 @@ def test_pages_of_another_workspace_do_not_exist_for_a_member(
 
 
 @pytest.mark.django_db
-def test_the_header_offers_sign_in_or_the_users_workspaces(client, member):
+def test_the_header_offers_sign_in_or_the_users_workspaces(sign_in, client, member):
     assert 'href="/accounts/login/">Sign in</a>' in client.get("/").content.decode()
-    client.force_login(member)
+    sign_in(client, member)
     html = client.get("/").content.decode()
     assert 'href="/workspaces/">Your workspaces</a>' in html
     assert "Sign out member" in html

@@ -1,0 +1,46 @@
+"""The audit log: who did what to which private data, and when.
+
+Every part of immunoport records through ``record``; nothing updates or deletes
+an entry.
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.http import HttpRequest
+
+from immunoport.accounts.models import AuditEvent
+from immunoport.workspaces.models import Workspace
+
+Action = AuditEvent.Action
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address as the server saw it (a proxy's own is trusted by settings)."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    action: str,
+    *,
+    request: HttpRequest | None = None,
+    actor: AbstractBaseUser | AnonymousUser | None = None,
+    workspace: Workspace | None = None,
+    target: str = "",
+    **detail: Any,
+) -> AuditEvent:
+    """Append one event; the actor defaults to the request's user."""
+    if actor is None and request is not None:
+        actor = getattr(request, "user", None)
+    known = actor if isinstance(actor, User) else None
+    return AuditEvent.objects.create(
+        action=action,
+        actor=known,
+        actor_name=known.get_username() if known else detail.pop("username", ""),
+        workspace=workspace,
+        target=target[:250],
+        ip_address=client_ip(request),
+        detail=detail,
+    )
