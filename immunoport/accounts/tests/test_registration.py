@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 
+from immunoport import settings as project_settings
 from immunoport.accounts import agreement
 from immunoport.accounts.models import AgreementAcceptance, AuditEvent, Profile
 from immunoport.accounts.registration import decide
@@ -188,7 +189,8 @@ def test_five_failed_sign_ins_lock_the_account_for_a_while(client):
     assert failures.count() == 5
 
 
-def test_passwords_are_hashed_with_argon2(db):
+def test_passwords_are_hashed_with_argon2(db, settings):
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
     user = User.objects.create_user("hashed", password=PASSWORD)
     assert user.password.startswith("argon2")
 
