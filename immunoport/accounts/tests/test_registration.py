@@ -204,3 +204,16 @@ def test_pages_carry_a_content_security_policy_and_safe_cookies(client):
     cookie = response.cookies["csrftoken"]
     assert cookie["samesite"] == "Lax"
     assert cookie["httponly"]
+
+
+def test_password_reset_answers_the_same_for_known_and_unknown_addresses(client):
+    User.objects.create_user("known", email="known@example.org", password=PASSWORD)
+    known = client.post("/accounts/password/reset/", {"email": "known@example.org"})
+    unknown = client.post("/accounts/password/reset/", {"email": "nobody@example.org"})
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"]
+    # the known address gets a reset link, the unknown one a notice that no account exists
+    (to_known,) = [m for m in mail.outbox if m.to == ["known@example.org"]]
+    (to_unknown,) = [m for m in mail.outbox if m.to == ["nobody@example.org"]]
+    assert "/accounts/password/reset/key/" in to_known.body
+    assert "/accounts/password/reset/key/" not in to_unknown.body
