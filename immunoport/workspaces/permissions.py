@@ -33,16 +33,29 @@ def role_in(user: AbstractBaseUser | AnonymousUser, workspace: Workspace) -> str
     )
 
 
-def workspace_for(
-    user: AbstractBaseUser | AnonymousUser, workspace_id: int, *, write: bool = False
-) -> Workspace:
-    """The workspace if ``user`` may see it (and change it, with ``write``); else 404.
+def is_owner(user: AbstractBaseUser | AnonymousUser, workspace: Workspace) -> bool:
+    """Owners manage a workspace's members and invitations."""
+    return role_in(user, workspace) == Membership.Role.OWNER
 
-    A 404, not a 403, so an outsider cannot tell which workspaces exist.
+
+def workspace_for(
+    user: AbstractBaseUser | AnonymousUser,
+    workspace_id: int,
+    *,
+    write: bool = False,
+    owner: bool = False,
+) -> Workspace:
+    """The workspace if ``user`` may see it (change its data, with ``write``; manage its
+    members, with ``owner``); else 404.
+
+    A 404, not a 403, so an outsider cannot tell which workspaces exist, and a member
+    cannot tell an owner-only action from a missing page.
     """
     workspace = workspaces_of(user).filter(pk=workspace_id).first()
     if workspace is None:
         raise Http404("No such workspace")
     if write and role_in(user, workspace) not in WRITERS:
+        raise Http404("No such workspace")
+    if owner and not is_owner(user, workspace):
         raise Http404("No such workspace")
     return workspace
