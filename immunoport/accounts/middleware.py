@@ -12,7 +12,10 @@ from immunoport.accounts.mfa import mfa_missing
 
 # Pages a signed-in user can reach before the agreement and MFA enrolment are done.
 _ALWAYS_OPEN = ("/static/", "/accounts/logout/", "/account/agreement/")
-_MFA_SETUP = "/accounts/2fa/"
+# Enrolling: allauth's MFA pages, and the password prompt that allauth puts before
+# activating an authenticator (MFA_REAUTHENTICATION_REQUIRED); without it the
+# activation page and this gate would redirect to each other for ever.
+_MFA_SETUP = ("/accounts/2fa/", "/accounts/reauthenticate/")
 
 
 def account_gate(get_response: Callable[[HttpRequest], HttpResponse]):
