@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 
 
 class Workspace(models.Model):
@@ -137,7 +138,8 @@ class Invitation(models.Model):
     invited_by = models.ForeignKey(
         "auth.User", on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Not auto_now_add: the service sets it, and expires_at, from one instant.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(

@@ -226,13 +226,15 @@ def invite(
     if role not in Membership.Role.values:
         raise WorkspaceError(f"Unknown role {role!r}.")
     raw = secrets.token_urlsafe(32)
+    now = timezone.now()
     invitation = Invitation.objects.create(
         workspace=workspace,
         email=email,
         role=role,
         token_hash=hash_token(raw),
         invited_by=inviter,
-        expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
+        created_at=now,
+        expires_at=now + timedelta(days=INVITATION_DAYS),
     )
     audit.record(
         audit.Action.MEMBER_INVITED,
