@@ -7,6 +7,7 @@ an entry.
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from immunoport.accounts.models import AuditEvent
@@ -44,3 +45,10 @@ def record(
         ip_address=client_ip(request),
         detail=detail,
     )
+
+
+def events_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[AuditEvent]:
+    """What ``user`` did, newest first: the entries a user may read about themselves."""
+    if not isinstance(user, User):
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.filter(actor=user).select_related("workspace")

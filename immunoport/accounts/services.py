@@ -10,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 from django.utils import timezone
 
+from immunoport.accounts import audit
 from immunoport.accounts.models import ApiToken
 from immunoport.workspaces.models import Workspace
 from immunoport.workspaces.permissions import WRITERS, role_in
@@ -35,6 +36,8 @@ def create_token(
     scope: str,
     workspace: Workspace | None = None,
     days: int = DEFAULT_DAYS,
+    *,
+    request: HttpRequest | None = None,
 ) -> tuple[ApiToken, str]:
     """A new token and its secret; the secret is not stored and cannot be shown again."""
     if not 1 <= days <= MAX_DAYS:
@@ -59,11 +62,26 @@ def create_token(
         key_hash=hash_secret(secret),
         expires_at=timezone.now() + timedelta(days=days),
     )
+    _record(audit.Action.TOKEN_CREATED, token, request, expires_at=token.expires_at.isoformat())
     return token, secret
 
 
-def authenticate_token(raw: str) -> ApiToken | None:
-    """The live token whose secret is ``raw``, marked as used now; else None.
+def _record(action: str, token: ApiToken, request: HttpRequest | None, **detail) -> None:
+    """An audit entry about ``token``: its name, prefix and scope, never its secret."""
+    audit.record(
+        action,
+        request=request,
+        actor=token.user,
+        workspace=token.workspace,
+        target=token.name,
+        prefix=token.prefix,
+        scope=token.scope,
+        **detail,
+    )
+
+
+def authenticate_token(raw: str, request: HttpRequest | None = None) -> ApiToken | None:
+    """The live token whose secret is ``raw``, marked as used now (and audited); else None.
 
     The database is searched by the secret's hash, never by the secret, so
     comparison time tells nothing about how much of a guess was right.
@@ -83,17 +101,22 @@ def authenticate_token(raw: str) -> ApiToken | None:
         return None  # the user has since lost write access to the workspace
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
+    where = {"method": request.method, "path": request.path} if request is not None else {}
+    _record(audit.Action.TOKEN_USED, token, request, **where)
     return token
 
 
-def revoke_token(token: ApiToken) -> None:
+def revoke_token(token: ApiToken, *, request: HttpRequest | None = None) -> None:
     """Stop ``token`` from authenticating; revoking twice keeps the first time."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        _record(audit.Action.TOKEN_REVOKED, token, request)
 
 
-def exchange_password(username: str, password: str) -> str | None:
+def exchange_password(
+    username: str, password: str, request: HttpRequest | None = None
+) -> str | None:
     """ImmPort's POST /auth/token: a short-lived read-shared secret, or None.
 
     Unknown users and wrong passwords are alike to the caller (Django's backend
@@ -103,7 +126,11 @@ def exchange_password(username: str, password: str) -> str | None:
     if not isinstance(user, User) or not user.is_active:
         return None
     _, secret = create_token(
-        user, "ImmPort token exchange", ApiToken.Scope.READ_SHARED, days=EXCHANGE_LIFETIME_DAYS
+        user,
+        "ImmPort token exchange",
+        ApiToken.Scope.READ_SHARED,
+        days=EXCHANGE_LIFETIME_DAYS,
+        request=request,
     )
     return secret
 
@@ -114,7 +141,7 @@ def token_from_request(request: HttpRequest) -> ApiToken | None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer":
         return None
-    return authenticate_token(raw.strip())
+    return authenticate_token(raw.strip(), request)
 
 
 def tokens_of(user: User | AnonymousUser) -> list[ApiToken]:

@@ -1,4 +1,5 @@
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -6,7 +7,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from immunoport.accounts import agreement
+from immunoport.accounts import agreement, audit
 from immunoport.accounts.forms import TokenForm
 from immunoport.accounts.models import ApiToken
 from immunoport.accounts.services import (
@@ -19,6 +20,7 @@ from immunoport.accounts.services import (
 
 # ImmPort answers a failed exchange with HTTP 401; one message whether or not the user exists.
 BAD_CREDENTIALS = {"status": 401, "error": "Unauthorized", "message": "Bad credentials"}
+ACTIVITY_PER_PAGE = 50
 
 
 @never_cache  # the page may carry a secret that must not linger in caches
@@ -35,6 +37,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
                     form.cleaned_data["scope"],
                     workspace=form.cleaned_data["workspace"],
                     days=form.cleaned_data["days"],
+                    request=request,
                 )
             except TokenError as error:
                 form.add_error(None, str(error))
@@ -53,14 +56,26 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
-    revoke_token(token)
+    revoke_token(token, request=request)
     return redirect("accounts:tokens")
+
+
+@never_cache
+@login_required
+def activity(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's own entries in the audit log, newest first."""
+    page = Paginator(audit.events_of(request.user), ACTIVITY_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "accounts/activity.html", {"page": page})
 
 
 @csrf_exempt  # an API endpoint for scripts (ImmPort's); no session, no cookie
 @require_POST
 def auth_token(request: HttpRequest) -> HttpResponse:
-    secret = exchange_password(request.POST.get("username", ""), request.POST.get("password", ""))
+    secret = exchange_password(
+        request.POST.get("username", ""), request.POST.get("password", ""), request
+    )
     if secret is None:
         return JsonResponse(BAD_CREDENTIALS, status=401)
     return JsonResponse({"status": 200, "access_token": secret})

@@ -6,8 +6,11 @@ shared once it has a row in ImmPort's ``study_data_release`` table.
 
 import datetime
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest
 
+from immunoport.accounts import audit
 from immunoport.studies.models import Study, StudyDataRelease
 
 
@@ -23,11 +26,26 @@ def publish_study(
     *,
     date: datetime.date | None = None,
     status: str = "Initial",
+    actor: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
 ) -> StudyDataRelease:
-    """Record that ``study`` is part of data release ``version``."""
-    release, _ = StudyDataRelease.objects.get_or_create(
+    """Record that ``study`` is part of data release ``version``.
+
+    A new release is audited; ``actor`` is None when a command publishes.
+    """
+    release, created = StudyDataRelease.objects.get_or_create(
         study=study,
         data_release_version=version,
         defaults={"workspace": study.workspace, "data_release_date": date, "status": status},
     )
+    if created:
+        audit.record(
+            audit.Action.RELEASED,
+            request=request,
+            actor=actor,
+            workspace=study.workspace,
+            target=study.study_accession,
+            version=version,
+            status=status,
+        )
     return release

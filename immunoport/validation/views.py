@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from immunoport.accounts import audit
 from immunoport.validation.findings import UnusableInput
 from immunoport.validation.forms import ValidateForm
 from immunoport.validation.render import shown_findings
@@ -26,6 +27,17 @@ def validate(request: HttpRequest, workspace_id: int) -> HttpResponse:
                     for chunk in upload.chunks():
                         sink.write(chunk)
             names = [Path(upload.name).name for upload in uploads]
+            # Private data came in and its report (which quotes it) goes back: one entry.
+            audit.record(
+                audit.Action.UPLOADED,
+                request=request,
+                workspace=workspace,
+                target=", ".join(names),
+                files=names,
+                count=len(names),
+                bytes=sum(upload.size for upload in uploads),
+                purpose="validate",
+            )
             target = Path(folder)
             if len(names) == 1 and names[0].lower().endswith(".zip"):
                 target = target / names[0]
