@@ -221,3 +221,18 @@ def test_a_recovery_code_signs_in_once(client, owner, secret):
     assert response.status_code == 200
     assert response.context["form"].errors
     assert signed_in_as(client) is None
+
+
+def test_the_admin_sign_in_cannot_skip_the_second_factor(client):
+    """Django's own admin sign-in page would sign staff in with the password only."""
+    staff = approved_user("curie", is_staff=True, is_superuser=True)
+    enrol_totp(staff)
+    response = client.get("/admin/login/?next=/admin/accounts/profile/")
+    assert response["Location"] == "/accounts/login/?next=%2Fadmin%2Faccounts%2Fprofile%2F"
+    response = client.post("/admin/login/", {"username": "curie", "password": PASSWORD})
+    assert response["Location"] == "/accounts/login/?next=%2Fadmin%2F"
+    assert signed_in_as(client) is None
+    assert client.get("/admin/")["Location"] == "/admin/login/?next=/admin/"
+
+    password_step(client, login="curie")
+    assert signed_in_as(client) is None
