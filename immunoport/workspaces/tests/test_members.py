@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import approved_user
@@ -393,3 +395,21 @@ def test_member_changes_need_the_csrf_token(sign_in, workspace, owner, viewer):
     assert client.post(f"{members_url(workspace)}{membership.pk}/remove/").status_code == 403
     assert not Invitation.objects.exists()
     assert Membership.objects.filter(user=viewer).exists()
+
+
+@pytest.mark.django_db
+def test_the_members_page_costs_the_same_queries_however_many_members(sign_in, workspace, owner):
+    client = signed_in(sign_in, owner)
+    services.invite(workspace, owner, "first-guest@example.net", "viewer")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(members_url(workspace)).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for n in range(4):
+        user = approved_user(f"member{n}", first_name=f"M{n}")
+        Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.UPLOADER)
+        services.invite(workspace, owner, f"guest{n}@example.net", "viewer")
+    assert queries() == few

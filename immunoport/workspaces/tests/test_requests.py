@@ -244,6 +244,24 @@ def test_a_name_that_is_taken_is_refused_until_staff_change_it(
 
 
 @pytest.mark.django_db
+def test_staff_find_requests_by_status_and_by_requester(client, sign_in, requester, staff):
+    pending = services.request_workspace(requester, FORM_DATA)
+    other = approved_user("someone-else")
+    rejected = services.request_workspace(other, {**FORM_DATA, "name": "Sparrow study"})
+    services.reject_request(rejected, staff, "Not a human immunology study.")
+    sign_in(client, staff)
+
+    def names(query: str) -> set[str]:
+        page = client.get(f"{CHANGELIST}?{query}").content.decode()
+        return {name for name in (pending.name, rejected.name) if name in page}
+
+    assert names("status__exact=pending") == {pending.name}
+    assert names("status__exact=rejected") == {rejected.name}
+    assert names("q=someone-else") == {rejected.name}
+    assert names("q=provider") == {pending.name}
+
+
+@pytest.mark.django_db
 def test_a_member_sees_only_their_own_requests(client, sign_in, requester):
     other = approved_user("someone-else")
     services.request_workspace(other, {**FORM_DATA, "name": "Secret sparrow study"})
