@@ -121,6 +121,17 @@ class AgreementAcceptance(models.Model):
         return f"{self.user} accepted version {self.agreement.version}"
 
 
+class AuditEventQuerySet(models.QuerySet):
+    """Refuses bulk changes. Django's own SET_NULL on deleting a user or workspace goes
+    through the plain base manager, and the database allows exactly that change."""
+
+    def delete(self):
+        raise ValueError("Audit events are append-only.")
+
+    def update(self, **kwargs):
+        raise ValueError("Audit events are append-only.")
+
+
 class AuditEvent(models.Model):
     """One entry of the append-only audit log.
 
@@ -175,6 +186,8 @@ class AuditEvent(models.Model):
     target = models.CharField(max_length=250, blank=True, help_text="What the action was on.")
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-pk"]
