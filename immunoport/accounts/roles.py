@@ -19,6 +19,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.view_auditevent",
         "accounts.view_apitoken",
         "accounts.change_apitoken",
+        "workspaces.view_workspacerequest",
+        "workspaces.change_workspacerequest",
+        "workspaces.view_workspace",
+        "workspaces.view_membership",
+        "workspaces.view_invitation",
     ),
     "Curators": (),
 }

@@ -1,0 +1,312 @@
+"""Who may reach which private page: every actor × every private page and action.
+
+The matrix is generated from two tables: ``PRIVATE`` names, for each private URL
+and method, which actors may use it; ``PUBLIC`` lists the URLs anyone may use.
+A test walks the URL configuration and fails on any URL of ours that is in
+neither table, so a new page cannot go unchecked. Every response to an actor
+outside workspace B is searched for B's names: a member of A never sees a byte
+of B.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from conftest import approved_user
+from immunoport.accounts.services import create_token
+from immunoport.studies.models import Study
+from immunoport.workspaces.models import Membership, Workspace
+from immunoport.workspaces.services import invite
+
+ACTORS = (
+    "anonymous",
+    "outsider",
+    "other_member",
+    "viewer",
+    "uploader",
+    "owner",
+    "curator",
+    "staff",
+)
+SIGNED_IN = frozenset(ACTORS) - {"anonymous"}
+MEMBERS_OF_A = frozenset({"viewer", "uploader", "owner"})
+WRITERS_OF_A = frozenset({"uploader", "owner"})
+
+# What workspace B holds; none of it may appear in a page shown to anyone but B's member.
+B_SECRETS = ("Bluebird Cohort Lab", "bmember", "Bluebird vaccine trial", "bluebird-laptop")
+
+
+@dataclass
+class World:
+    """Workspace A with one actor per role, workspace B with its own member and data."""
+
+    a: Workspace
+    b: Workspace
+    users: dict[str, User]
+    objects: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Private:
+    """One private URL and method; ``allowed`` actors succeed, the others must not."""
+
+    name: str
+    allowed: frozenset[str]
+    method: str = "GET"
+    kwargs: Callable[[World], dict] = lambda world: {}
+    data: Callable[[World], dict] = lambda world: {}
+    # The same URL on workspace B's objects, which no actor of A may reach.
+    kwargs_of_b: Callable[[World], dict] | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.name}"
+
+
+def in_a(world: World) -> dict:
+    return {"workspace_id": world.a.pk}
+
+
+def in_b(world: World) -> dict:
+    return {"workspace_id": world.b.pk}
+
+
+def membership(world: World, workspace: str, user: str) -> dict:
+    member = world.objects[f"{workspace}_{user}_membership"]
+    return {"workspace_id": member.workspace_id, "membership_id": member.pk}
+
+
+def invitation(world: World, workspace: str) -> dict:
+    sent = world.objects[f"{workspace}_invitation"]
+    return {"workspace_id": sent.workspace_id, "invitation_id": sent.pk}
+
+
+PRIVATE = (
+    Private("workspaces:list", SIGNED_IN),
+    Private("workspaces:request", SIGNED_IN),
+    Private(
+        "workspaces:request",
+        SIGNED_IN,
+        method="POST",
+        data=lambda world: {"name": "Another lab"},  # incomplete: the form answers
+    ),
+    Private("workspaces:detail", MEMBERS_OF_A, kwargs=in_a, kwargs_of_b=in_b),
+    Private("workspaces:members", MEMBERS_OF_A, kwargs=in_a, kwargs_of_b=in_b),
+    Private(
+        "workspaces:member-invite",
+        frozenset({"owner"}),
+        method="POST",
+        kwargs=in_a,
+        data=lambda world: {"email": "newcomer@example.org", "role": "viewer"},
+        kwargs_of_b=in_b,
+    ),
+    Private(
+        "workspaces:member-role",
+        frozenset({"owner"}),
+        method="POST",
+        kwargs=lambda world: membership(world, "a", "viewer"),
+        data=lambda world: {"role": "uploader"},
+        kwargs_of_b=lambda world: membership(world, "b", "other_member"),
+    ),
+    Private(
+        "workspaces:member-remove",
+        frozenset({"owner", "viewer"}),  # owners remove anyone; a member may leave
+        method="POST",
+        kwargs=lambda world: membership(world, "a", "viewer"),
+        kwargs_of_b=lambda world: membership(world, "b", "other_member"),
+    ),
+    Private(
+        "workspaces:invitation-revoke",
+        frozenset({"owner"}),
+        method="POST",
+        kwargs=lambda world: invitation(world, "a"),
+        kwargs_of_b=lambda world: invitation(world, "b"),
+    ),
+    # An invitation link is a capability: whoever holds it and signs in may open it.
+    Private(
+        "workspaces:invitation",
+        SIGNED_IN,
+        kwargs=lambda world: {"token": world.objects["a_invitation_token"]},
+    ),
+    Private("validation:validate", WRITERS_OF_A, kwargs=in_a, kwargs_of_b=in_b),
+    Private(
+        "validation:validate",
+        WRITERS_OF_A,
+        method="POST",
+        kwargs=in_a,
+        kwargs_of_b=in_b,
+    ),
+    Private("accounts:tokens", SIGNED_IN),
+    Private("accounts:activity", SIGNED_IN),
+    Private(
+        "accounts:tokens",
+        SIGNED_IN,
+        method="POST",
+        data=lambda world: {"name": "new", "scope": "read-shared", "days": 7},
+    ),
+    Private(
+        "accounts:token-revoke",
+        frozenset({"owner"}),
+        method="POST",
+        kwargs=lambda world: {"token_id": world.objects["owner_token"].pk},
+        kwargs_of_b=lambda world: {"token_id": world.objects["b_token"].pk},
+    ),
+    # allauth's own pages about the signed-in account
+    Private("account_email", SIGNED_IN),
+    Private("account_change_password", SIGNED_IN),
+    Private("mfa_index", SIGNED_IN),
+    Private("socialaccount_connections", SIGNED_IN),
+)
+
+# Pages anyone may see (public resources, the sign-in machinery, ImmPort's token exchange).
+PUBLIC = {
+    "portal:home",
+    "portal:shared-data",
+    "portal:upload",
+    "portal:analysis",
+    "portal:resources",
+    "schema:template-list",
+    "schema:template-detail",
+    "schema:blank-txt",
+    "schema:blank-xlsx",
+    "schema:lookup-list",
+    "schema:lookup-detail",
+    "accounts:agreement",
+    "accounts:auth-token",
+}
+# allauth's sign-in, sign-up, reset and MFA-step pages, and the admin (staff only, by
+# Django's own permission checks, tested in the accounts tests).
+THIRD_PARTY_MODULES = ("allauth.", "django.views.generic")
+
+
+def url_names() -> set[str]:
+    def walk(patterns, namespace=None):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace == "admin":
+                    continue
+                yield from walk(pattern.url_patterns, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern):
+                module = pattern.callback.__module__
+                if pattern.name and not module.startswith(THIRD_PARTY_MODULES):
+                    yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+
+    return set(walk(get_resolver().url_patterns))
+
+
+def test_every_url_of_ours_is_in_the_matrix_or_public():
+    covered = {page.name for page in PRIVATE} | PUBLIC
+    assert url_names() - covered == set()
+
+
+@pytest.fixture
+def world(db) -> World:
+    a = Workspace.objects.create(name="Aster Immunology Lab")
+    b = Workspace.objects.create(name=B_SECRETS[0])
+    users = {name: approved_user(name) for name in SIGNED_IN}
+    users["other_member"].delete()
+    users["other_member"] = approved_user(B_SECRETS[1])
+    objects: dict[str, object] = {
+        "b_other_member_membership": Membership.objects.create(
+            workspace=b, user=users["other_member"], role="owner"
+        )
+    }
+    for role in ("viewer", "uploader", "owner"):
+        objects[f"a_{role}_membership"] = Membership.objects.create(
+            workspace=a, user=users[role], role=role
+        )
+    users["staff"].is_staff = True
+    users["staff"].save()
+    users["staff"].groups.add(Group.objects.get(name="Staff"))
+    users["curator"].groups.add(Group.objects.get(name="Curators"))
+    Study.objects.create(
+        study_accession="SDY900001",
+        workspace_id=b.pk,
+        brief_title=B_SECRETS[2],
+        user_defined_id="b-study",
+    )
+    objects["owner_token"] = create_token(users["owner"], "owner-laptop", "read-shared")[0]
+    objects["b_token"] = create_token(users["other_member"], B_SECRETS[3], "read-shared")[0]
+    objects["a_invitation"], objects["a_invitation_token"] = invite(
+        a, users["owner"], "guest@example.org", "viewer"
+    )
+    objects["b_invitation"], _ = invite(b, users["other_member"], "bguest@example.org", "viewer")
+    return World(a=a, b=b, users=users, objects=objects)
+
+
+def request_as(client, sign_in, world: World, actor: str, page: Private, kwargs: dict):
+    if actor != "anonymous":
+        sign_in(client, world.users[actor])
+    url = reverse(page.name, kwargs=kwargs)
+    if page.method == "POST":
+        return client.post(url, page.data(world))
+    return client.get(url)
+
+
+def assert_refused(response, actor: str) -> None:
+    if actor == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))
+    else:
+        assert response.status_code == 404
+
+
+CASES = [(page, actor) for page in PRIVATE for actor in ACTORS]
+
+
+@pytest.mark.parametrize(("page", "actor"), CASES, ids=[f"{p.id}-{a}" for p, a in CASES])
+def test_only_allowed_actors_reach_a_private_page(client, sign_in, world, page, actor):
+    response = request_as(client, sign_in, world, actor, page, page.kwargs(world))
+    if actor in page.allowed:
+        assert response.status_code in (200, 302)
+        if response.status_code == 302:
+            assert not response["Location"].startswith(reverse("account_login"))
+    else:
+        assert_refused(response, actor)
+    if actor != "other_member":
+        body = response.content.decode(errors="replace")
+        assert not any(secret in body for secret in B_SECRETS)
+
+
+CROSS = [(page, actor) for page in PRIVATE if page.kwargs_of_b for actor in ACTORS]
+
+
+@pytest.mark.parametrize(("page", "actor"), CROSS, ids=[f"{p.id}-{a}" for p, a in CROSS])
+def test_nobody_outside_workspace_b_reaches_its_objects(client, sign_in, world, page, actor):
+    response = request_as(client, sign_in, world, actor, page, page.kwargs_of_b(world))
+    if actor == "other_member":
+        assert response.status_code in (200, 302)
+        return
+    assert_refused(response, actor)
+    body = response.content.decode(errors="replace")
+    assert not any(secret in body for secret in B_SECRETS)
+
+
+def test_every_role_permission_exists_and_staff_get_them(db):
+    from immunoport.accounts.roles import ROLE_PERMISSIONS
+
+    for name, codes in ROLE_PERMISSIONS.items():
+        granted = {
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in Group.objects.get(name=name).permissions.select_related("content_type")
+        }
+        assert granted == set(codes)
+
+
+def test_staff_run_the_admin_without_being_superusers(client, sign_in, world):
+    sign_in(client, world.users["staff"])
+    for page in (
+        "/admin/accounts/profile/?status__exact=pending",
+        "/admin/workspaces/workspacerequest/",
+        "/admin/accounts/datauseagreement/add/",
+        "/admin/accounts/auditevent/?q=owner",
+    ):
+        assert client.get(page).status_code == 200, page
+    assert client.get("/admin/auth/user/").status_code == 403
+    for actor in ("outsider", "curator", "owner"):
+        client.logout()
+        sign_in(client, world.users[actor])
+        assert client.get("/admin/accounts/profile/").status_code == 302  # to the admin login
