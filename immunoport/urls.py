@@ -1,5 +1,10 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
+
+# Django's admin sign-in would skip the second factor and the agreement: staff sign in
+# through allauth's pages, which ask for both.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", include("immunoport.portal.urls")),

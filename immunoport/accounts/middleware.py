@@ -1,6 +1,6 @@
 """Before a signed-in user does anything: accept the agreement, then enrol a second factor.
 
-Signing in itself always goes through allauth's pages, never the admin's own.
+Signing in itself always goes through allauth's pages, never the admin's own (urls.py).
 """
 
 from collections.abc import Callable
@@ -23,11 +23,6 @@ _MFA_SETUP = ("/accounts/2fa/", "/accounts/reauthenticate/")
 
 def account_gate(get_response: Callable[[HttpRequest], HttpResponse]):
     def middleware(request: HttpRequest) -> HttpResponse:
-        if request.path == reverse("admin:login"):
-            # Django's admin sign-in would skip the second factor and the agreement:
-            # every sign-in goes through allauth's, which asks for both.
-            query = urlencode({"next": request.GET.get("next") or reverse("admin:index")})
-            return redirect(f"{reverse('account_login')}?{query}")
         user = request.user
         if user.is_authenticated and not request.path.startswith(_ALWAYS_OPEN):
             if not session_has_accepted(request):
