@@ -5,8 +5,9 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from django.contrib.auth import authenticate
+from allauth.account.adapter import get_adapter
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -20,6 +21,10 @@ PREFIX_LENGTH = 8
 DEFAULT_DAYS = 90
 MAX_DAYS = 365
 EXCHANGE_LIFETIME_DAYS = 1  # tokens from POST /auth/token live 24 hours
+
+
+class SignInLocked(Exception):
+    """Too many failed sign-ins for this account or address; the same lock as the web's."""
 
 
 class TokenError(ValueError):
@@ -114,15 +119,18 @@ def revoke_token(token: ApiToken, *, request: HttpRequest | None = None) -> None
         _record(audit.Action.TOKEN_REVOKED, token, request)
 
 
-def exchange_password(
-    username: str, password: str, request: HttpRequest | None = None
-) -> str | None:
+def exchange_password(username: str, password: str, request: HttpRequest) -> str | None:
     """ImmPort's POST /auth/token: a short-lived read-shared secret, or None.
 
     Unknown users and wrong passwords are alike to the caller (Django's backend
     also hashes a password for an unknown user, so timing tells them apart no better).
+    Attempts count against the web sign-in's limits, so scripts cannot guess passwords
+    faster than a browser: over the limit, ``SignInLocked`` is raised.
     """
-    user = authenticate(username=username, password=password)
+    try:
+        user = get_adapter(request).authenticate(request, username=username, password=password)
+    except ValidationError:
+        raise SignInLocked from None
     if not isinstance(user, User) or not user.is_active:
         return None
     _, secret = create_token(

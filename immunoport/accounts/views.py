@@ -11,6 +11,7 @@ from immunoport.accounts import agreement, audit
 from immunoport.accounts.forms import TokenForm
 from immunoport.accounts.models import ApiToken
 from immunoport.accounts.services import (
+    SignInLocked,
     TokenError,
     create_token,
     exchange_password,
@@ -20,6 +21,11 @@ from immunoport.accounts.services import (
 
 # ImmPort answers a failed exchange with HTTP 401; one message whether or not the user exists.
 BAD_CREDENTIALS = {"status": 401, "error": "Unauthorized", "message": "Bad credentials"}
+LOCKED = {
+    "status": 429,
+    "error": "Too Many Requests",
+    "message": "Too many failed sign-ins; try again later",
+}
 ACTIVITY_PER_PAGE = 50
 
 
@@ -73,9 +79,12 @@ def activity(request: HttpRequest) -> HttpResponse:
 @csrf_exempt  # an API endpoint for scripts (ImmPort's); no session, no cookie
 @require_POST
 def auth_token(request: HttpRequest) -> HttpResponse:
-    secret = exchange_password(
-        request.POST.get("username", ""), request.POST.get("password", ""), request
-    )
+    try:
+        secret = exchange_password(
+            request.POST.get("username", ""), request.POST.get("password", ""), request
+        )
+    except SignInLocked:
+        return JsonResponse(LOCKED, status=429)
     if secret is None:
         return JsonResponse(BAD_CREDENTIALS, status=401)
     return JsonResponse({"status": 200, "access_token": secret})

@@ -259,6 +259,27 @@ def test_auth_token_says_the_same_for_a_wrong_password_and_an_unknown_user(clien
     assert not ApiToken.objects.exists()
 
 
+def test_auth_token_shares_the_sign_in_lockout(client, provider):
+    for _ in range(5):
+        wrong = client.post("/auth/token", {"username": "provider", "password": "wrong"})
+        assert wrong.status_code == 401
+    locked = client.post("/auth/token", {"username": "provider", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "access_token" not in locked.json()
+    # the web sign-in of the same account is locked too
+    web = client.post(
+        "/accounts/login/",
+        {
+            "login": "provider",
+            "password": PASSWORD,
+            "accept_agreement": "on",
+            "agreement_version": 1,
+        },
+    )
+    assert "Too many failed login attempts" in web.content.decode()
+    assert not ApiToken.objects.exists()
+
+
 def test_auth_token_refuses_an_inactive_user(client, provider):
     provider.is_active = False
     provider.save()
