@@ -21,6 +21,7 @@ PREFIX_LENGTH = 8
 DEFAULT_DAYS = 90
 MAX_DAYS = 365
 EXCHANGE_LIFETIME_DAYS = 1  # tokens from POST /auth/token live 24 hours
+EXCHANGE_NAME = "ImmPort token exchange"
 
 
 class SignInLocked(Exception):
@@ -133,9 +134,11 @@ def exchange_password(username: str, password: str, request: HttpRequest) -> str
         raise SignInLocked from None
     if not isinstance(user, User) or not user.is_active:
         return None
+    # A script may exchange a password many times a day: its expired tokens go.
+    ApiToken.objects.filter(user=user, name=EXCHANGE_NAME, expires_at__lt=timezone.now()).delete()
     _, secret = create_token(
         user,
-        "ImmPort token exchange",
+        EXCHANGE_NAME,
         ApiToken.Scope.READ_SHARED,
         days=EXCHANGE_LIFETIME_DAYS,
         request=request,

@@ -259,6 +259,17 @@ def test_auth_token_says_the_same_for_a_wrong_password_and_an_unknown_user(clien
     assert not ApiToken.objects.exists()
 
 
+def test_auth_token_clears_the_users_expired_exchange_tokens(client, provider):
+    for _ in range(2):
+        client.post("/auth/token", {"username": "provider", "password": PASSWORD})
+    ApiToken.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    kept, _ = create_token(provider, "laptop", READ)
+    ApiToken.objects.filter(pk=kept.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    client.post("/auth/token", {"username": "provider", "password": PASSWORD})
+    names = sorted(ApiToken.objects.values_list("name", flat=True))
+    assert names == ["ImmPort token exchange", "laptop"]  # the user's own expired token stays
+
+
 def test_auth_token_shares_the_sign_in_lockout(client, provider):
     for _ in range(5):
         wrong = client.post("/auth/token", {"username": "provider", "password": "wrong"})
