@@ -5,6 +5,7 @@ from django.http import HttpRequest
 
 from immunoport.accounts import agreement, registration
 from immunoport.accounts.models import ApiToken, AuditEvent, DataUseAgreement, Profile
+from immunoport.core.admin import ReadOnlyAdmin
 
 
 @admin.register(ApiToken)
@@ -108,7 +109,7 @@ class DataUseAgreementAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The audit log, searchable and read-only."""
 
     list_display = ["at", "actor_name", "action", "workspace", "target", "ip_address"]
@@ -116,12 +117,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["actor_name", "target", "workspace__name", "ip_address"]
     date_hierarchy = "at"
     list_select_related = ["workspace"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

@@ -1,8 +1,15 @@
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from immunoport.core.admin import ReadOnlyAdmin
 from immunoport.workspaces import services
-from immunoport.workspaces.models import Invitation, Membership, Workspace, WorkspaceRequest
+from immunoport.workspaces.models import (
+    REQUEST_FIELDS,
+    Invitation,
+    Membership,
+    Workspace,
+    WorkspaceRequest,
+)
 
 
 @admin.register(WorkspaceRequest)
@@ -33,18 +40,7 @@ class WorkspaceRequestAdmin(admin.ModelAdmin):
     actions = ["approve", "reject"]
     fields = [
         "requester",
-        "name",
-        "description",
-        "data_types_display",
-        "subject_count",
-        "data_size_gb",
-        "consortium",
-        "shares_subjects",
-        "shared_with",
-        "accession_needed_by",
-        "share_publicly_on",
-        "share_on_publication",
-        "grant",
+        *(f if f != "data_types" else "data_types_display" for f in REQUEST_FIELDS),
         "status",
         "created_at",
         "decided_by",
@@ -128,24 +124,15 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
     list_display = ["workspace", "user", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["workspace__name", "user__username"]
     list_select_related = ["workspace", "user"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdmin):
     """Invitations as a record; the token is never stored, and its hash is not shown."""
 
     list_display = ["email", "workspace", "role", "invited_by", "created_at", "expires_at"]
@@ -154,12 +141,3 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ["email", "workspace__name", "invited_by__username"]
     list_select_related = ["workspace", "invited_by", "accepted_by"]
     exclude = ["token_hash"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

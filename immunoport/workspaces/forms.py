@@ -1,6 +1,6 @@
 from django import forms
 
-from immunoport.workspaces.models import Membership, WorkspaceRequest
+from immunoport.workspaces.models import REQUEST_FIELDS, Membership, WorkspaceRequest
 
 YES_NO = [("no", "No"), ("yes", "Yes")]
 
@@ -27,20 +27,7 @@ class WorkspaceRequestForm(forms.ModelForm):
 
     class Meta:
         model = WorkspaceRequest
-        fields = [
-            "name",
-            "description",
-            "data_types",
-            "subject_count",
-            "data_size_gb",
-            "consortium",
-            "shares_subjects",
-            "shared_with",
-            "accession_needed_by",
-            "share_publicly_on",
-            "share_on_publication",
-            "grant",
-        ]
+        fields = REQUEST_FIELDS
         labels = {"consortium": "Consortium or program (optional)"}
         help_texts = {
             "name": "A short name for the workspace, usually the study's or the lab's.",

@@ -48,6 +48,23 @@ class Membership(models.Model):
         return f"{self.user} ({self.role}) in {self.workspace}"
 
 
+# What the request form asks, in its order.
+REQUEST_FIELDS = (
+    "name",
+    "description",
+    "data_types",
+    "subject_count",
+    "data_size_gb",
+    "consortium",
+    "shares_subjects",
+    "shared_with",
+    "accession_needed_by",
+    "share_publicly_on",
+    "share_on_publication",
+    "grant",
+)
+
+
 class WorkspaceRequest(models.Model):
     """A data provider's request for a workspace, with what ImmPort asks of one.
 

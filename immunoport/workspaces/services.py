@@ -21,24 +21,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from immunoport.accounts import audit
-from immunoport.workspaces.models import Invitation, Membership, Workspace, WorkspaceRequest
+from immunoport.workspaces.models import (
+    REQUEST_FIELDS,
+    Invitation,
+    Membership,
+    Workspace,
+    WorkspaceRequest,
+)
 from immunoport.workspaces.permissions import is_owner, role_in
 
 INVITATION_DAYS = 14
-REQUEST_FIELDS = (
-    "name",
-    "description",
-    "data_types",
-    "subject_count",
-    "data_size_gb",
-    "consortium",
-    "shares_subjects",
-    "shared_with",
-    "accession_needed_by",
-    "share_publicly_on",
-    "share_on_publication",
-    "grant",
-)
 
 
 class WorkspaceError(ValueError):

@@ -38,6 +38,7 @@ from immunoport.accounts import agreement
 from immunoport.accounts.adapters import SocialAccountAdapter
 from immunoport.accounts.models import AgreementAcceptance, Profile
 from immunoport.accounts.registration import decide
+from immunoport.accounts.tests.test_registration import REGISTRATION as PASSWORD_REGISTRATION
 from immunoport.settings import _social_providers
 
 pytestmark = pytest.mark.django_db
@@ -55,15 +56,11 @@ ORCID_TOKEN = "https://pub.orcid.org/oauth/token"
 ORCID_ID_OF_ADA = "0000-0002-1825-0097"
 ORCID_RECORD = f"https://pub.orcid.org/v3.0/{ORCID_ID_OF_ADA}/record"
 
+# The registration form without the password fields: a social account has none.
 REGISTRATION = {
-    "username": "ada",
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "organization": "Analytical Engines Institute",
-    "email": "ada@example.org",
-    "phone": "",
-    "research_needs": "Deposit our influenza vaccine cohort.",
-    "referral": "A colleague",
+    field: value
+    for field, value in PASSWORD_REGISTRATION.items()
+    if field not in ("password1", "password2")
 }
 
 Handler = Callable[[requests.PreparedRequest], tuple[int, dict]]
