@@ -102,6 +102,40 @@ def sign_in_with_browser(page, username: str, password: str, totp_secret: str | 
 
 
 @pytest.fixture(scope="session")
+def s3_server():
+    """A local S3-compatible server (moto in server mode), for the STORAGE_URL=s3:// path."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(s3_server, settings, monkeypatch, request):
+    """Default storage switched to a fresh bucket on the local S3 server."""
+    import boto3
+
+    from immunoport.core.env import storage_from_url
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    bucket = "test-" + request.node.name.lower().replace("_", "-")[:40].strip("-")
+    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=bucket)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": storage_from_url(f"s3://{bucket}/files?endpoint_url={s3_server}"),
+    }
+    return bucket
+
+
+@pytest.fixture(scope="session")
 def chromium():
     """Debian's Chromium driven by Playwright; never a downloaded browser.
 

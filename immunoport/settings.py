@@ -19,6 +19,7 @@ from immunoport.core.env import (
     env_list,
     env_path,
     env_str,
+    storage_from_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -135,7 +136,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"  # filled by `immunoport serve` (collectstatic)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": storage_from_url(env_str("STORAGE_URL", "")),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

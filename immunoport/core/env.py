@@ -7,6 +7,7 @@ so a bad deployment fails at start instead of at the first request.
 
 import os
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -60,3 +61,37 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 def env_path(name: str, default: Path) -> Path:
     raw = os.environ.get(name)
     return Path(raw).resolve() if raw else default.resolve()
+
+
+def storage_from_url(url: str) -> dict:
+    """The default file storage named by STORAGE_URL.
+
+    Empty: the local folder (MEDIA_ROOT). ``s3://BUCKET[/PREFIX]?endpoint_url=…&region=…``:
+    an S3-compatible object store through django-storages; credentials come from the
+    usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables (or an instance role).
+    """
+    if not url:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    parsed = urlsplit(url)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ImproperlyConfigured(
+            f"STORAGE_URL={url!r} is not usable; use s3://bucket[/prefix]?endpoint_url=…"
+        )
+    query = dict(parse_qsl(parsed.query))
+    unknown = set(query) - {"endpoint_url", "region"}
+    if unknown:
+        raise ImproperlyConfigured(
+            f"STORAGE_URL has unknown options {sorted(unknown)}; known: endpoint_url, region"
+        )
+    options = {
+        "bucket_name": parsed.netloc,
+        "location": parsed.path.strip("/"),
+        "file_overwrite": False,
+        "default_acl": None,
+        "querystring_auth": True,
+    }
+    if "endpoint_url" in query:
+        options["endpoint_url"] = query["endpoint_url"]
+    if "region" in query:
+        options["region_name"] = query["region"]
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
