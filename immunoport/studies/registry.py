@@ -5,11 +5,18 @@ from functools import cache
 from django.apps import apps
 from django.db import models
 
+from immunoport.schema.reference import tables
+
 
 @cache
 def models_by_table() -> dict[str, type[models.Model]]:
     """``{"study": Study, "arm_2_subject": Arm2Subject, ...}``."""
-    return {m._meta.db_table: m for m in apps.get_app_config("studies").get_models()}
+    immport = tables()  # the app also holds RecordHistory, which is none of ImmPort's
+    return {
+        m._meta.db_table: m
+        for m in apps.get_app_config("studies").get_models()
+        if m._meta.db_table in immport
+    }
 
 
 def result_models() -> list[type[models.Model]]:

@@ -1,5 +1,7 @@
 """ImmPort's research tables as Django models (generated; see the modules)."""
 
+from immunoport.studies.history import RecordHistory  # noqa: F401
+
 from .clinical import *  # noqa: F403
 from .design import *  # noqa: F403
 from .results import *  # noqa: F403
