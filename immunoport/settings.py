@@ -159,6 +159,13 @@ TASKS = {
     }
 }
 
+# Uploads: the tus server asks the ingest app who may upload to which package, how much a
+# workspace may hold (IMMUNOPORT_WORKSPACE_QUOTA_GB, 0 = no limit), and where a file goes.
+TUS_AUTHORIZE = "immunoport.ingest.services.tus_authorize"
+TUS_QUOTA = "immunoport.ingest.services.tus_quota"
+TUS_ON_COMPLETE = "immunoport.ingest.services.tus_on_complete"
+IMMUNOPORT_WORKSPACE_QUOTA_GB = env_int("IMMUNOPORT_WORKSPACE_QUOTA_GB", 0, minimum=0)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

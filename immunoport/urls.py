@@ -11,6 +11,7 @@ urlpatterns = [
     path("resources/", include("immunoport.schema.urls")),
     path("", include("immunoport.validation.urls")),
     path("workspaces/", include("immunoport.workspaces.urls")),
+    path("workspaces/", include("immunoport.ingest.urls")),
     path("", include("immunoport.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

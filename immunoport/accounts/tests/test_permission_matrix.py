@@ -84,6 +84,22 @@ def invitation(world: World, workspace: str) -> dict:
     return {"workspace_id": sent.workspace_id, "invitation_id": sent.pk}
 
 
+def package(world: World, workspace: str) -> dict:
+    """A package of the workspace, made the first time a page asks for it."""
+    from immunoport.ingest.models import Package
+
+    key = f"{workspace}_package"
+    if key not in world.objects:
+        owner = "owner" if workspace == "a" else "other_member"
+        world.objects[key] = Package.objects.create(
+            workspace=world.a if workspace == "a" else world.b,
+            submitted_by=world.users[owner],
+            name="Aster package" if workspace == "a" else B_SECRETS[2],
+        )
+    made = world.objects[key]
+    return {"workspace_id": made.workspace_id, "package_id": made.pk}
+
+
 PRIVATE = (
     Private("workspaces:list", SIGNED_IN),
     Private("workspaces:request", SIGNED_IN),
@@ -138,6 +154,44 @@ PRIVATE = (
         method="POST",
         kwargs=in_a,
         kwargs_of_b=in_b,
+    ),
+    # packages: members see them, owners and uploaders create and submit them
+    Private("ingest:upload", WRITERS_OF_A, kwargs=in_a, kwargs_of_b=in_b),
+    Private(
+        "ingest:upload",
+        WRITERS_OF_A,
+        method="POST",
+        kwargs=in_a,
+        data=lambda world: {"name": "Flu 2021", "mode": "load"},
+        kwargs_of_b=in_b,
+    ),
+    Private("ingest:packages", MEMBERS_OF_A, kwargs=in_a, kwargs_of_b=in_b),
+    Private(
+        "ingest:packages",
+        WRITERS_OF_A,
+        method="POST",
+        kwargs=in_a,
+        data=lambda world: {"name": "Flu 2021", "mode": "validate"},
+        kwargs_of_b=in_b,
+    ),
+    Private(
+        "ingest:package",
+        MEMBERS_OF_A,
+        kwargs=lambda world: package(world, "a"),
+        kwargs_of_b=lambda world: package(world, "b"),
+    ),
+    Private(
+        "ingest:package-status",
+        MEMBERS_OF_A,
+        kwargs=lambda world: package(world, "a"),
+        kwargs_of_b=lambda world: package(world, "b"),
+    ),
+    Private(
+        "ingest:package-submit",
+        WRITERS_OF_A,
+        method="POST",
+        kwargs=lambda world: package(world, "a"),
+        kwargs_of_b=lambda world: package(world, "b"),
     ),
     Private("accounts:tokens", SIGNED_IN),
     Private("accounts:activity", SIGNED_IN),

@@ -1,0 +1,242 @@
+"""The package job: unpack, validate, load in one transaction, end in a final state."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from conftest import approved_user
+from immunoport.ingest import services
+from immunoport.ingest.models import Package
+from immunoport.ingest.tests.packages import (
+    as_zip,
+    attach,
+    immediate_tasks_fixture,  # noqa: F401 - fixture
+    loader_fixture,  # noqa: F401 - fixture
+    storage_fixture,  # noqa: F401 - fixture
+    valid_files,
+)
+from immunoport.studies.models import Study
+from immunoport.workspaces.models import Membership
+
+pytestmark = pytest.mark.usefixtures("storage", "immediate_tasks")
+
+
+@pytest.fixture
+def uploader(workspace):
+    user = approved_user("uploader")
+    Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.UPLOADER)
+    return user
+
+
+def new_package(workspace, user, files=None, mode=Package.Mode.LOAD, folder=""):
+    package = services.create_package(workspace, user, "Flu vaccine 2021", mode=mode)
+    attach(package, valid_files() if files is None else files, folder)
+    return package
+
+
+def test_a_valid_package_is_validated_loaded_and_its_records_kept(workspace, uploader, loader):
+    package = new_package(workspace, uploader, folder="flu/")
+    package = services.submit_package(package, uploader)
+    assert package.state == Package.State.LOADED, package.error
+    assert (package.progress, package.attempts, package.error) == (100, 1, "")
+    assert package.report["valid"] is True
+    assert package.report["summary"]["files"] == 7
+    assert [(r.table, r.accession, r.user_defined_id, r.action) for r in package.records.all()] == [
+        ("study", "SDY990001", "flu_vax_2021", "created"),
+        ("subject", "SUB990001", "sub_1", "created"),
+        ("subject", "SUB990002", "sub_2", "updated"),
+    ]
+    assert package.summary == {"study": {"created": 1}, "subject": {"created": 1, "updated": 1}}
+    assert Study.objects.filter(workspace_id=workspace.pk).count() == 1
+    # The loader got the files under their paths, and the submitter as the user.
+    call = loader.calls[0]
+    assert call["user"] == uploader
+    assert "flu/bioSamples.txt" in call["files"]
+    assert package.started_at <= package.finished_at
+
+
+def test_an_invalid_package_ends_invalid_with_its_report_and_nothing_loaded(
+    workspace, uploader, loader
+):
+    files = valid_files({"bioSamples.txt": ("\tsub_2\t", "\tsub_99\t")})
+    package = services.submit_package(new_package(workspace, uploader, files), uploader)
+    assert package.state == Package.State.INVALID
+    assert package.report["valid"] is False
+    assert [(f["file"], f["line"], f["rule"]) for f in package.report["findings"]] == [
+        ("bioSamples.txt", 6, "reference")
+    ]
+    assert "1 errors" in package.error
+    assert loader.calls == []
+    assert not package.records.exists()
+    assert not Study.objects.exists()
+
+
+def test_a_loader_crash_fails_the_package_with_its_reason_and_nothing_loaded(
+    workspace, uploader, loader
+):
+    loader.fail_with = RuntimeError("disk on fire")
+    package = services.submit_package(new_package(workspace, uploader), uploader)
+    assert package.state == Package.State.FAILED
+    assert package.error == "RuntimeError: disk on fire"
+    assert package.finished_at is not None
+    # The study the loader wrote before crashing went with the transaction.
+    assert not Study.objects.exists()
+    assert not package.records.exists()
+
+
+def test_a_load_error_is_the_reason_as_the_loader_words_it(workspace, uploader, loader):
+    loader.fail_with = services.LoadError("subject sub_1: arm 'arm_9' is not defined")
+    package = services.submit_package(new_package(workspace, uploader), uploader)
+    assert (package.state, package.error) == (
+        Package.State.FAILED,
+        "subject sub_1: arm 'arm_9' is not defined",
+    )
+    assert not Study.objects.exists()
+
+
+def test_validate_only_never_loads(workspace, uploader, loader):
+    package = new_package(workspace, uploader, mode=Package.Mode.VALIDATE)
+    package = services.submit_package(package, uploader)
+    assert package.state == Package.State.VALID
+    assert package.report["valid"] is True
+    assert loader.calls == []
+    assert not Study.objects.exists()
+
+
+def test_one_zip_is_unpacked_with_its_folders(workspace, uploader, loader):
+    package = new_package(workspace, uploader, {"flu.zip": as_zip(valid_files(), "flu/")})
+    package = services.submit_package(package, uploader)
+    assert package.state == Package.State.LOADED, package.error
+    assert "flu/protocols.txt" in loader.calls[0]["files"]
+
+
+def test_a_zip_reaching_outside_its_folder_is_refused(workspace, uploader, loader):
+    package = new_package(workspace, uploader, {"evil.zip": as_zip({"../../escape.txt": b"x"})})
+    package = services.submit_package(package, uploader)
+    assert package.state == Package.State.INVALID
+    assert "points outside it" in package.error
+    assert loader.calls == []
+
+
+def test_a_zip_bomb_is_refused(workspace, uploader, loader):
+    bomb = as_zip({"bomb.txt": b"\0" * (8 * 1024 * 1024)})
+    package = services.submit_package(new_package(workspace, uploader, {"b.zip": bomb}), uploader)
+    assert package.state == Package.State.INVALID
+    assert "ZIP bomb" in package.error
+
+
+def test_the_submitter_is_emailed_when_the_job_ends(workspace, uploader, loader):
+    package = services.submit_package(new_package(workspace, uploader), uploader)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == [uploader.email]
+    assert "Flu vaccine 2021: Loaded" in message.subject
+    assert f"/workspaces/{workspace.pk}/packages/{package.pk}/" in message.body
+    assert "subject: 1 created, 1 updated" in message.body
+
+
+def test_a_package_without_files_or_submitted_twice_is_refused(workspace, uploader, loader):
+    empty = services.create_package(workspace, uploader, "empty")
+    with pytest.raises(services.PackageRefused, match="no files"):
+        services.submit_package(empty, uploader)
+    package = services.submit_package(new_package(workspace, uploader), uploader)
+    with pytest.raises(services.PackageRefused, match="already submitted"):
+        services.submit_package(package, uploader)
+
+
+# --- a worker killed in the middle ------------------------------------------------------
+
+
+def killed_while_loading(workspace, uploader, attempts=1):
+    """A package as a killed worker leaves it: loading, its heartbeat going stale."""
+    package = new_package(workspace, uploader)
+    Package.objects.filter(pk=package.pk).update(
+        state=Package.State.LOADING,
+        attempts=attempts,
+        submitted_at=timezone.now() - timedelta(hours=2),
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+    package.refresh_from_db()
+    return package
+
+
+def test_a_stuck_package_is_run_again(workspace, uploader, loader):
+    package = killed_while_loading(workspace, uploader)
+    outcome = services.recover_stuck_packages()
+    assert [p.pk for p in outcome["retried"]] == [package.pk]
+    package.refresh_from_db()
+    # The immediate backend ran the second attempt at once.
+    assert (package.state, package.attempts) == (Package.State.LOADED, 2)
+    assert package.records.count() == 3
+
+
+def test_a_stuck_package_is_failed_after_the_last_attempt(settings, workspace, uploader, loader):
+    settings.PACKAGE_MAX_ATTEMPTS = 3
+    package = killed_while_loading(workspace, uploader, attempts=3)
+    outcome = services.recover_stuck_packages()
+    assert [p.pk for p in outcome["failed"]] == [package.pk]
+    package.refresh_from_db()
+    assert package.state == Package.State.FAILED
+    assert "stopped without finishing 3 times" in package.error
+    assert "nothing was loaded" in package.error
+    assert loader.calls == []
+    assert len(mail.outbox) == 1
+
+
+def test_retries_then_failure_when_every_run_is_killed(settings, workspace, uploader, monkeypatch):
+    """Each run dies mid-load (as a killed worker would); recovery retries, then gives up."""
+    settings.PACKAGE_MAX_ATTEMPTS = 2
+    runs = []
+
+    def killed(package_id, attempt):
+        runs.append(attempt)
+        Package.objects.filter(pk=package_id).update(
+            state=Package.State.LOADING,
+            attempts=attempt,
+            heartbeat_at=timezone.now() - timedelta(hours=1),
+        )
+
+    monkeypatch.setattr(services, "run_package", killed)
+    package = services.submit_package(new_package(workspace, uploader), uploader)
+    assert runs == [1]
+    services.recover_stuck_packages()
+    assert runs == [1, 2]
+    services.recover_stuck_packages()
+    package.refresh_from_db()
+    assert runs == [1, 2]
+    assert (package.state, package.attempts) == (Package.State.FAILED, 2)
+
+
+def test_a_fresh_heartbeat_is_left_alone(workspace, uploader, loader):
+    package = killed_while_loading(workspace, uploader)
+    Package.objects.filter(pk=package.pk).update(heartbeat_at=timezone.now())
+    assert services.recover_stuck_packages() == {"retried": [], "failed": []}
+
+
+def test_a_superseded_run_stops_without_touching_the_package(workspace, uploader, loader):
+    package = killed_while_loading(workspace, uploader, attempts=2)
+    assert services.run_package(package.pk, attempt=2) is None  # run 2 already started
+    package.refresh_from_db()
+    assert package.state == Package.State.LOADING
+    assert loader.calls == []
+
+
+def test_the_recovery_command(workspace, uploader, loader, capsys):
+    package = killed_while_loading(workspace, uploader)
+    call_command("recover_packages")
+    assert f"retried {package.pk}" in capsys.readouterr().out
+    package.refresh_from_db()
+    assert package.state == Package.State.LOADED
+
+
+def test_the_watchdog_recovers_a_silent_job_and_ignores_a_finished_one(workspace, uploader, loader):
+    package = killed_while_loading(workspace, uploader)
+    services.watch(package.pk, 1)
+    package.refresh_from_db()
+    assert (package.state, package.attempts) == (Package.State.LOADED, 2)
+    services.watch(package.pk, 2)  # finished: nothing to do
+    package.refresh_from_db()
+    assert package.state == Package.State.LOADED
