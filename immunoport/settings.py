@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "immunoport.core",
+    "immunoport.tus",
     "immunoport.workspaces",
     "immunoport.schema",
     "immunoport.studies",

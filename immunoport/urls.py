@@ -14,5 +14,6 @@ urlpatterns = [
     path("workspaces/", include("immunoport.ingest.urls")),
     path("", include("immunoport.accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("uploads/tus/", include("immunoport.tus.urls")),
     path("admin/", admin.site.urls),
 ]
