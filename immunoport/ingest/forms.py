@@ -20,5 +20,9 @@ class PackageForm(forms.Form):
         label="What to do with the files",
         choices=Package.Mode.choices,
         initial=Package.Mode.LOAD,
+        required=False,  # scripts may leave it out: validate and load
         widget=forms.RadioSelect,
     )
+
+    def clean_mode(self) -> str:
+        return self.cleaned_data["mode"] or Package.Mode.LOAD

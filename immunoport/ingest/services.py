@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
@@ -30,23 +30,13 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from immunoport.core.archives import ArchiveError, extract
+from immunoport.ingest.loader import LoadError, load_package
 from immunoport.ingest.models import Package, PackageFile, PackageRecord
 from immunoport.validation.findings import UnusableInput
 from immunoport.validation.render import as_dict, shown_findings
 from immunoport.validation.services import validate_for_workspace
 from immunoport.workspaces.models import Workspace
 from immunoport.workspaces.permissions import workspace_for
-
-try:
-    from immunoport.ingest.loader import LoadError, load_package
-except ImportError:  # pragma: no cover - the loader lands separately
-
-    class LoadError(Exception):  # type: ignore[no-redef]
-        """Stand-in until immunoport.ingest.loader exists."""
-
-    def load_package(source, workspace, *, user=None, progress=None, package_id=None):  # type: ignore[misc]
-        raise LoadError("The loader is not installed in this version of immunoport.")
-
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +177,7 @@ def _relative_path_of(metadata: dict) -> str:
 def _package_of(metadata: dict) -> Package:
     try:
         return Package.objects.select_related("workspace").get(pk=metadata.get("package"))
-    except (Package.DoesNotExist, ValueError, DatabaseError, TypeError):
+    except (Package.DoesNotExist, ValueError, ValidationError, DatabaseError, TypeError):
         raise Http404("No such package") from None
 
 

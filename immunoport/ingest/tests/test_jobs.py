@@ -58,6 +58,22 @@ def test_a_valid_package_is_validated_loaded_and_its_records_kept(workspace, upl
     assert package.started_at <= package.finished_at
 
 
+def test_the_loader_loads_a_valid_package_and_its_accessions_are_listed(workspace, uploader):
+    package = services.submit_package(new_package(workspace, uploader), uploader)
+    assert package.state == Package.State.LOADED, package.error
+    study = Study.objects.get(workspace_id=workspace.pk)
+    assert study.user_defined_id == "flu_vax_2021"
+    records = {(r.table, r.user_defined_id): r for r in package.records.all()}
+    assert records["study", "flu_vax_2021"].accession == study.pk
+    assert records["study", "flu_vax_2021"].action == "created"
+    assert package.summary["study"] == {"created": 1}
+    # Submitted again, the same package updates what it created.
+    again = services.submit_package(new_package(workspace, uploader), uploader)
+    assert again.state == Package.State.LOADED, again.error
+    assert again.records.get(table="study").action == "updated"
+    assert Study.objects.filter(workspace_id=workspace.pk).count() == 1
+
+
 def test_an_invalid_package_ends_invalid_with_its_report_and_nothing_loaded(
     workspace, uploader, loader
 ):
