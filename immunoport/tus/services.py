@@ -32,7 +32,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
@@ -220,7 +220,8 @@ class _Concatenation(io.RawIOBase):
     """The pieces read one after the other, with the whole file's SHA-256 and MD5."""
 
     def __init__(self, storage: Any, names: Iterable[str]):
-        self.storage, self.names, self.current = storage, iter(names), None
+        self.storage, self.names = storage, iter(names)
+        self.current: Any = None
         self.sha256, self.md5, self.size = hashlib.sha256(), hashlib.md5(), 0
 
     def readable(self) -> bool:
@@ -278,7 +279,8 @@ def _discard(*names: str) -> None:
 def _save_stream(name: str, reader: io.RawIOBase) -> str:
     """Stream ``reader`` into a new object; on any failure nothing is left behind."""
     try:
-        return default_storage.save(name, File(reader, name=os.path.basename(name)))
+        content = File(cast(IO[bytes], reader), name=os.path.basename(name))
+        return default_storage.save(name, content)
     except _ClientGone as error:
         _discard(name)
         raise TusError(

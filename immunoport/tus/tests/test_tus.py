@@ -5,6 +5,8 @@ import errno
 import hashlib
 import io
 import os
+import socket
+import threading
 from datetime import timedelta
 
 import pytest
@@ -437,3 +439,39 @@ def test_uploads_go_to_s3_storage(endpoint, secret, s3_storage):
     folders, names = default_storage.listdir(upload.prefix)
     assert names == ["a.fcs"]
     assert not default_storage.listdir(f"{upload.prefix}/parts")[1]
+
+
+def test_a_client_that_breaks_off_mid_chunk_resumes_from_the_last_acknowledged_offset(
+    endpoint, secret, live_server, monkeypatch
+):
+    discarded = threading.Event()
+    discard = services._discard
+
+    def _discard(*names):
+        discard(*names)
+        discarded.set()
+
+    monkeypatch.setattr(services, "_discard", _discard)
+    data = os.urandom(3 * CHUNK)
+    url = create(endpoint, secret, len(data))
+    assert patch(url, secret, 0, data[:CHUNK]).status_code == 204
+    host, port = live_server.url.removeprefix("http://").split(":")
+    path = url.split(live_server.url, 1)[1]
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(
+            (
+                f"PATCH {path} HTTP/1.1\r\nHost: {host}\r\nTus-Resumable: 1.0.0\r\n"
+                f"Authorization: bearer {secret}\r\nUpload-Offset: {CHUNK}\r\n"
+                "Content-Type: application/offset+octet-stream\r\n"
+                f"Content-Length: {CHUNK}\r\n\r\n"
+            ).encode()
+            + data[CHUNK : CHUNK + 1000]
+        )  # the connection drops after 1,000 of the chunk's bytes
+    assert discarded.wait(10)  # the server noticed the broken body and dropped what came
+    assert len(stored_files(upload_of(url))) == 1
+    assert offset_of(url, secret) == CHUNK
+    resumed = Uploader(
+        file_stream=io.BytesIO(data), url=url, chunk_size=CHUNK, client=tus_client(endpoint, secret)
+    )
+    resumed.upload()
+    assert_complete(upload_of(url), data)
