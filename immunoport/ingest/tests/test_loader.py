@@ -2,11 +2,13 @@
 failures half-way, two workspaces, and the real DR34 studies re-written as templates."""
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
+from django.db import connection
 
 from immunoport.ingest import loader
 from immunoport.ingest.loader import LoadError, load_package
@@ -292,3 +294,48 @@ def test_a_real_study_loads_with_the_downloads_rows(workspace, tmp_path, sdy):
         data["subject"]["subject_accession"]
     )
     assert result.count("subject") == subjects.count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_packages_loaded_at_once_into_one_workspace(workspace, golden, tmp_path):
+    """Both define the same subjects and samples: one load creates them, the other,
+    waiting for the workspace, finds and updates them; every reference stays whole."""
+    other = tmp_path / "other"
+    shutil.copytree(golden, other)
+    edit(other / "subjectHumans.txt", "\tHealthy\t", "\tConvalescent\t")
+    start = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def load(name: str, path: Path) -> None:
+        try:
+            start.wait()
+            outcomes[name] = load_package(path, workspace)
+        except Exception as error:  # reported by the assertions below
+            outcomes[name] = error
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=load, args=(name, path))
+        for name, path in (("golden", golden), ("other", other))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    results = list(outcomes.values())
+    assert all(isinstance(r, loader.LoadResult) for r in results), results
+    actions = sorted(
+        {r.action for r in result.records if r.table == "subject"} for result in results
+    )
+    assert actions == [{"created"}, {"updated"}]
+    assert m.Subject.objects.filter(workspace=workspace).count() == 2
+    assert m.Expsample.objects.filter(workspace=workspace).count() == 3
+    assert m.ElisaResult.objects.filter(workspace=workspace).count() == 4
+    assert m.Arm2Subject.objects.filter(workspace=workspace).count() == 2
+    subjects = set(m.Subject.objects.values_list("pk", flat=True))
+    assert set(m.Biosample.objects.values_list("subject_id", flat=True)) == subjects
+    expsamples = set(m.Expsample.objects.values_list("pk", flat=True))
+    assert set(m.ElisaResult.objects.values_list("expsample_id", flat=True)) == expsamples
+    assert RecordHistory.objects.filter(table_name="subject").count() == 2
