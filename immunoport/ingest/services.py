@@ -15,11 +15,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -63,7 +64,7 @@ class PackageRefused(Exception):
 
 def create_package(
     workspace: Workspace,
-    user: AbstractBaseUser,
+    user: User,
     name: str,
     *,
     notes: str = "",
@@ -176,7 +177,7 @@ def _relative_path_of(metadata: dict) -> str:
 
 def _package_of(metadata: dict) -> Package:
     try:
-        return Package.objects.select_related("workspace").get(pk=metadata.get("package"))
+        return Package.objects.select_related("workspace").get(pk=str(metadata.get("package")))
     except (Package.DoesNotExist, ValueError, ValidationError, DatabaseError, TypeError):
         raise Http404("No such package") from None
 
@@ -241,7 +242,7 @@ def tus_on_complete(upload: Any) -> PackageFile:
         previous = PackageFile.objects.filter(package=package, relative_path=relative_path)
         for old in previous:
             if old.storage_name != upload.storage_name:
-                transaction.on_commit(lambda old=old: _discard(old))
+                transaction.on_commit(partial(_discard, old))
         previous.delete()
         return PackageFile.objects.create(
             package=package,
@@ -569,7 +570,8 @@ def watch(package_id: Any, attempt: int) -> None:
     running = package.state in (State.VALIDATING, State.LOADING) and package.attempts == attempt
     if not (queued or running):
         return  # finished, or another run took over (with its own watchdog)
-    if running and package.heartbeat_at < timezone.now() - stale_after():
+    silent = package.heartbeat_at is None or package.heartbeat_at < timezone.now() - stale_after()
+    if running and silent:
         recover_package(package)
         return
     if default_task_backend.supports_defer:

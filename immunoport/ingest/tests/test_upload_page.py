@@ -1,0 +1,66 @@
+"""The Upload page in a real browser: Uppy's Dashboard over the tus server, then the status."""
+
+import pytest
+
+from conftest import approved_user, enrol_totp, sign_in_with_browser
+from immunoport.ingest.models import Package
+from immunoport.ingest.tests.packages import (
+    immediate_tasks_fixture,  # noqa: F401 - fixture
+    loader_fixture,  # noqa: F401 - fixture
+    storage_fixture,  # noqa: F401 - fixture
+    valid_files,
+)
+from immunoport.workspaces.models import Membership
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("storage", "immediate_tasks")
+def test_a_provider_uploads_a_package_in_the_browser(
+    page, live_server, workspace, tmp_path, loader
+):
+    user = approved_user("uploader")
+    Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.UPLOADER)
+    folder = tmp_path / "flu"
+    folder.mkdir()
+    for name, content in valid_files().items():
+        (folder / name).write_bytes(content)
+    problems = []
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if message.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
+
+    page.goto(f"{live_server.url}/workspaces/{workspace.pk}/upload/")
+    sign_in_with_browser(page, "uploader", "a long pass phrase", enrol_totp(user))
+    page.wait_for_url(f"{live_server.url}/workspaces/{workspace.pk}/upload/")
+    page.get_by_label("Package name").fill("Flu vaccine 2021")
+    page.get_by_label("Upload notes").fill("from the browser")
+    page.get_by_role("button", name="Continue to the files").click()
+    package = Package.objects.get()
+    page.wait_for_url(f"**/packages/{package.pk}/")
+
+    page.locator("#uppy-dashboard input[type=file]").first.set_input_files(
+        sorted(str(path) for path in folder.iterdir())
+    )
+    page.locator(".uppy-StatusBar-actionBtn--upload").click()
+    # When every file is in, the page reloads with the files listed and submit enabled.
+    page.locator("#package-files", has_text="subjectHumans.txt").wait_for(timeout=30_000)
+    assert package.files.count() == len(valid_files())
+    page.get_by_role("button", name="Submit the package").click()
+    page.locator(".package-state", has_text="Loaded").wait_for()
+    assert "SDY990001" in page.get_by_role("region", name="Records").inner_text()
+    package.refresh_from_db()
+    assert (package.state, package.notes) == ("loaded", "from the browser")
+    # No script error, nothing refused by the CSP, no failed request (the favicon aside).
+    assert [p for p in problems if "favicon.ico" not in p and "404 (Not Found)" not in p] == []
+    assert not any(p.startswith("4") or p.startswith("5") for p in problems)
