@@ -378,16 +378,27 @@ def write_chunk(
         _complete(upload, [*upload.pieces, piece], offset, new_piece=piece)
     else:
         with transaction.atomic():
-            locked = Upload.objects.select_for_update().get(pk=upload.pk)
-            if locked.offset != offset:
-                transaction.on_commit(lambda: _discard(piece))
-                raise OffsetConflict(f"Another request moved the upload to {locked.offset}.")
+            locked = _locked(upload)
+            if locked is None or locked.offset != offset:
+                _discard(piece)
+                raise _moved(locked)
             locked.offset = offset + length
             locked.pieces = [*locked.pieces, piece]
             locked.expires_at = _expires()
             locked.save(update_fields=["offset", "pieces", "expires_at"])
     upload.refresh_from_db()
     return upload
+
+
+def _locked(upload: Upload) -> Upload | None:
+    """The upload's row, locked until the transaction ends; None once terminated."""
+    return Upload.objects.select_for_update().filter(pk=upload.pk).first()
+
+
+def _moved(locked: Upload | None) -> TusError:
+    if locked is None:
+        return TusError("The upload was terminated meanwhile.", status=404)
+    return OffsetConflict(f"Another request moved the upload to offset {locked.offset}.")
 
 
 def _final_name(upload: Upload) -> str:
@@ -422,10 +433,11 @@ def _complete(upload: Upload, pieces: list[str], offset: int, new_piece: str = "
     committed, winner = False, ""
     try:
         with transaction.atomic():
-            locked = Upload.objects.select_for_update().get(pk=upload.pk)
-            if locked.offset != offset or locked.completed_at is not None:
-                winner = locked.storage_name  # on S3 a concurrent completion wrote `final` too
-                raise OffsetConflict(f"Another request moved the upload to {locked.offset}.")
+            locked = _locked(upload)
+            if locked is None or locked.offset != offset or locked.completed_at is not None:
+                # on S3 a concurrent completion may have written `final` too: keep it then
+                winner = locked.storage_name if locked else ""
+                raise _moved(locked)
             locked.offset = locked.length
             locked.pieces = []
             locked.storage_name = final

@@ -475,3 +475,44 @@ def test_a_client_that_breaks_off_mid_chunk_resumes_from_the_last_acknowledged_o
     )
     resumed.upload()
     assert_complete(upload_of(url), data)
+
+
+def test_head_gives_back_the_metadata_and_expiry(endpoint, secret):
+    url = create(endpoint, secret, 10, Upload_Metadata="filename YS50eHQ=,is_confidential")
+    response = requests.head(url, headers=headers(secret))
+    assert response.headers["Upload-Length"] == "10"
+    assert services.parse_metadata(response.headers["Upload-Metadata"]) == {
+        "filename": "a.txt",
+        "is_confidential": "",
+    }
+    assert response.headers["Upload-Expires"].endswith(" GMT")
+
+
+def test_a_chunk_larger_than_tus_max_chunk_is_refused(endpoint, secret, settings):
+    settings.TUS_MAX_CHUNK = 4
+    url = create(endpoint, secret, 10)
+    response = patch(url, secret, 0, b"01234")
+    assert response.status_code == 413
+    assert "at most 4 bytes" in response.text
+    assert patch(url, secret, 0, b"0123").status_code == 204
+
+
+def test_patch_and_delete_may_come_as_post_with_a_method_override(endpoint, secret):
+    url = create(endpoint, secret, 5)
+    response = requests.post(
+        url,
+        data=b"hello",
+        headers=headers(
+            secret,
+            **{
+                "X-HTTP-Method-Override": "PATCH",
+                "Upload-Offset": "0",
+                "Content-Type": "application/offset+octet-stream",
+            },
+        ),
+    )
+    assert response.status_code == 204
+    assert_complete(upload_of(url), b"hello")
+    override = headers(secret, **{"X-HTTP-Method-Override": "DELETE"})
+    assert requests.post(url, headers=override).status_code == 204
+    assert not Upload.objects.exists()
