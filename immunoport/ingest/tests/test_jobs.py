@@ -256,3 +256,99 @@ def test_the_watchdog_recovers_a_silent_job_and_ignores_a_finished_one(workspace
     services.watch(package.pk, 2)  # finished: nothing to do
     package.refresh_from_db()
     assert package.state == Package.State.LOADED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_worker_runs_the_job_and_its_watchdog_retries_a_killed_one(
+    settings, workspace, uploader, loader
+):
+    """With the default database queue: the worker runs the job; when a worker dies
+    mid-load, the watchdog task queued beside the job finds it silent and runs it again."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    package = services.submit_package(new_package(workspace, uploader), uploader)
+    queued = dict(DBTaskResult.objects.values_list("task_path", "run_after"))
+    assert set(queued) == {
+        "immunoport.ingest.tasks.process_package",
+        "immunoport.ingest.tasks.watch_package",
+    }
+    assert queued["immunoport.ingest.tasks.watch_package"] > timezone.now()
+    # A worker killed while loading: the job is marked running and never finishes.
+    DBTaskResult.objects.filter(task_path__endswith="process_package").update(status="RUNNING")
+    Package.objects.filter(pk=package.pk).update(
+        state=Package.State.LOADING, attempts=1, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    DBTaskResult.objects.filter(task_path__endswith="watch_package").update(
+        run_after=timezone.now()
+    )
+    call_command("db_worker", batch=True, no_startup_delay=True, interval=0.01, verbosity=0)
+    package.refresh_from_db()
+    assert (package.state, package.attempts) == (Package.State.LOADED, 2), package.error
+    assert package.records.count() == 3
+
+
+KILLED_WORKER = """
+import os, sys, time
+from pathlib import Path
+
+import django
+
+django.setup()
+from immunoport.ingest import services
+from immunoport.studies.models import Study
+
+
+def load_then_hang(source, workspace, **options):
+    Study.objects.create(study_accession="SDY990009", workspace_id=workspace.pk, brief_title="half")
+    Path(sys.argv[2]).write_text("loading")
+    time.sleep(300)
+
+
+services.load_package = load_then_hang
+services.run_package(sys.argv[1], 1)
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_in_the_middle_of_a_load_leaves_nothing_half_loaded(
+    settings, workspace, uploader, loader, tmp_path
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    package = services.submit_package(new_package(workspace, uploader), uploader)
+    marker = tmp_path / "loading"
+    worker = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WORKER, str(package.pk), str(marker)],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "immunoport.settings",
+            "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+            "IMMUNOPORT_FILES_DIR": str(settings.MEDIA_ROOT),
+        },
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert worker.poll() is None, "the worker stopped before loading"
+            assert time.monotonic() < deadline, "the worker never started loading"
+            time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    package.refresh_from_db()
+    assert (package.state, package.attempts) == (Package.State.LOADING, 1)
+    assert not Study.objects.exists()  # the half-written load went with the process
+    Package.objects.filter(pk=package.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    services.recover_stuck_packages()
+    package.refresh_from_db()
+    assert (package.state, package.attempts) == (Package.State.LOADED, 2), package.error
+    assert list(Study.objects.values_list("pk", flat=True)) == ["SDY990001"]
