@@ -101,37 +101,40 @@ def submit_package(
     """Close the package to new files and queue its job."""
     from immunoport.accounts import audit
 
-    if package.state != State.OPEN:
-        raise PackageRefused(f"The package was already submitted ({package.get_state_display()}).")
-    files = list(package.files.all())
-    if not files:
-        raise PackageRefused("The package has no files yet.")
-    now = timezone.now()
     site_url = request.build_absolute_uri("/").rstrip("/") if request is not None else ""
-    updated = Package.objects.filter(pk=package.pk, state=State.OPEN).update(
-        state=State.RECEIVED,
-        submitted_at=now,
-        heartbeat_at=now,
-        step="Waiting for a worker",
-        progress=0,
-        site_url=site_url,
-    )
-    if not updated:
-        raise PackageRefused("The package was already submitted.")
-    audit.record(
-        audit.Action.UPLOADED,
-        request=request,
-        actor=user,
-        workspace=package.workspace,
-        target=package.name,
-        package=str(package.pk),
-        step="submitted",
-        files=[f.relative_path for f in files][:100],
-        count=len(files),
-        bytes=sum(f.size for f in files),
-        purpose=package.mode,
-    )
-    enqueue_job(package.pk, attempt=1)
+    with transaction.atomic():
+        # Locked, so a file completing now is either in the package or refused.
+        locked = Package.objects.select_for_update().filter(pk=package.pk).first()
+        if locked is None or locked.state != State.OPEN:
+            raise PackageRefused("The package was already submitted.")
+        files = list(locked.files.all())
+        if not files:
+            raise PackageRefused("The package has no files yet.")
+        now = timezone.now()
+        Package.objects.filter(pk=package.pk).update(
+            state=State.RECEIVED,
+            submitted_at=now,
+            heartbeat_at=now,
+            step="Waiting for a worker",
+            progress=0,
+            site_url=site_url,
+        )
+        audit.record(
+            audit.Action.UPLOADED,
+            request=request,
+            actor=user,
+            workspace=package.workspace,
+            target=package.name,
+            package=str(package.pk),
+            step="submitted",
+            files=[f.relative_path for f in files][:100],
+            count=len(files),
+            bytes=sum(f.size for f in files),
+            purpose=package.mode,
+        )
+        # Queued in the same transaction (the database queue), so a submitted package
+        # always has its job. (The immediate backend, for debugging, runs it right here.)
+        enqueue_job(package.pk, attempt=1)
     package.refresh_from_db()
     return package
 
@@ -239,6 +242,10 @@ def tus_on_complete(upload: Any) -> PackageFile:
     package = _package_of(metadata)
     relative_path = _relative_path_of(metadata)
     with transaction.atomic():
+        # Locked, so a submit cannot slip between this check and the new file.
+        package = Package.objects.select_for_update().get(pk=package.pk)
+        if package.state != State.OPEN:
+            raise PermissionDenied("The package was submitted before this file was complete.")
         previous = PackageFile.objects.filter(package=package, relative_path=relative_path)
         for old in previous:
             if old.storage_name != upload.storage_name:
@@ -284,7 +291,11 @@ def attach_file(package: Package, relative_path: str, content: bytes) -> Package
         sha256=hashlib.sha256(content).hexdigest(),
         md5=hashlib.md5(content, usedforsecurity=False).hexdigest(),
     )
-    return tus_on_complete(upload)
+    try:
+        return tus_on_complete(upload)
+    except Exception:
+        default_storage.delete(name)
+        raise
 
 
 @dataclass

@@ -282,3 +282,13 @@ def test_the_package_json_is_plain_json(client, sign_in, workspace, uploader):
     sign_in(client, uploader)
     body = client.get(page_of(package) + "status.json").content
     assert json.loads(body)["state_label"] == "Receiving files"
+
+
+def test_a_file_completing_after_the_submit_is_refused(settings, workspace, uploader):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    package = services.create_package(workspace, uploader, "p")
+    services.attach_file(package, "a.txt", b"in time")
+    services.submit_package(package, uploader)
+    with pytest.raises(PermissionDenied, match="submitted before this file was complete"):
+        services.attach_file(package, "b.txt", b"too late")
+    assert list(package.files.values_list("relative_path", flat=True)) == ["a.txt"]
