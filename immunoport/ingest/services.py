@@ -175,7 +175,8 @@ def _relative_path_of(metadata: dict) -> str:
     raw = metadata.get("relativePath") or metadata.get("filename") or metadata.get("name") or ""
     if raw in ("null", "undefined"):
         raw = metadata.get("filename") or metadata.get("name") or ""
-    return clean_relative_path(raw)
+    # A folder dropped on Uppy gives "/folder/file": the path inside the package.
+    return clean_relative_path(raw.replace("\\", "/").lstrip("/"))
 
 
 def _package_of(metadata: dict) -> Package:

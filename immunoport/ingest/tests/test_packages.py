@@ -271,6 +271,22 @@ def test_a_file_sent_again_replaces_the_first(workspace, uploader):
     assert list(package.files.values_list("relative_path", "size")) == [("flu/a.txt", 14)]
 
 
+def test_a_dropped_folder_keeps_its_structure_and_single_files_their_names(workspace, uploader):
+    package = services.create_package(workspace, uploader, "p")
+    for metadata in (
+        {"relativePath": "/flu/templates/a.txt", "name": "a.txt"},
+        {"relativePath": "null", "name": "b.txt", "filename": "b.txt"},
+        {"name": "c.txt"},
+    ):
+        upload = services._Finished(
+            id="x", metadata={"package": str(package.pk), **metadata}, length=1,
+            storage_name="x", sha256="", md5="",
+        )  # fmt: skip
+        services.tus_on_complete(upload)
+    paths = list(package.files.values_list("relative_path", flat=True))
+    assert paths == ["b.txt", "c.txt", "flu/templates/a.txt"]
+
+
 @pytest.mark.parametrize("path", ["/etc/passwd", "a/../../b", "C:/x", "", "a\x00b"])
 def test_escaping_paths_are_refused(path):
     with pytest.raises(ValueError, match="refused file path"):
