@@ -168,6 +168,7 @@ def packages(request: HttpRequest, workspace_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     workspace = workspace_for(request.user, workspace_id)
+    audit.record(audit.Action.VIEWED, request=request, workspace=workspace, target="packages")
     history = (
         Package.objects.filter(workspace=workspace)
         .select_related("submitted_by")
