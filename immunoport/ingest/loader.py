@@ -60,7 +60,6 @@ Progress = Callable[[str, int], None]
 
 LIST_SEPARATOR = ";"
 _TEMPLATE_SUFFIXES = (".txt", ".xlsx")
-_UPDATE_BATCH = 500
 _IN_CHUNK = 1000
 _KEY = "_key"
 _ACCESSION = "_accession"
@@ -371,7 +370,9 @@ class _State:
             self.define(block, table, model, mapped, frame)
         else:
             self.add_rows(block, table, model, frame, accessioned)
-        self.rows_written += frame.height
+        self.rows_written = sum(
+            n for c in self.result.counts.values() for a, n in c.items() if a != "replaced"
+        )
         if self.progress:
             self.progress(f"{block.label()}: {table}", self.rows_written)
 
@@ -635,24 +636,27 @@ class _State:
     def update(
         self, table: str, model: type[models.Model], frame: pl.DataFrame, values: list[str]
     ) -> None:
+        """Rewrite records in place: the stored row with the template's values over it.
+
+        The old rows are deleted and the merged rows inserted with the same accessions
+        in this transaction (references to them are checked at commit), which keeps
+        an update of 100,000 records as vectorised as their creation.
+        """
         pk = model._meta.pk.column
         accessions = frame[pk].to_list()
-        previous = _previous(model, accessions)
-        for accession in accessions:
-            entry = self.history.setdefault((table, accession), {"values": {}, "replaced": {}})
-            entry["values"] = previous.get(accession, {})
-        attnames = {f.column: f.attname for f in model._meta.concrete_fields}
-        names = [model._meta.get_field(attnames[c]).name for c in values]
-        for chunk in frame.iter_slices(_UPDATE_BATCH):
-            objects = [
-                model(
-                    **{model._meta.pk.attname: row[pk]},
-                    **{attnames[c]: row[c] for c in values},
-                    user_defined_id=row["user_defined_id"],
-                )
-                for row in chunk.iter_rows(named=True)
-            ]
-            model._default_manager.bulk_update(objects, [*names, "user_defined_id"])
+        columns = [f.column for f in model._meta.concrete_fields if f.column != "workspace_id"]
+        old = _fetch(model, self.workspace, pk, accessions, columns)
+        for row in old.iter_rows(named=True):
+            entry = self.history.setdefault((table, row[pk]), {"values": {}, "replaced": {}})
+            entry["values"] = _json(row)
+        changed = ["user_defined_id", *values]
+        new = frame.select(pk, *(pl.col(c).cast(old.schema[c]) for c in changed))
+        merged = old.drop(changed).join(new, on=pk, how="inner").select(columns)
+        for start in range(0, len(accessions), _IN_CHUNK):
+            chunk = accessions[start : start + _IN_CHUNK]
+            rows = model._base_manager.filter(workspace=self.workspace, pk__in=chunk)
+            rows._raw_delete(rows.db)
+        insert_frame(model, merged.with_columns(workspace_id=pl.lit(self.workspace.pk)))
         self.updated.setdefault(table, set()).update(accessions)
         self._record(table, accessions, frame["user_defined_id"].to_list(), "updated")
 
@@ -716,22 +720,30 @@ class _State:
     def replace(
         self, table: str, model: type[models.Model], column: str, owner: str, accessions: set
     ) -> None:
-        """Delete ``table``'s rows of updated owners; the history keeps them."""
-        attname = next(f.attname for f in model._meta.concrete_fields if f.column == column)
+        """Delete ``table``'s rows of updated owners; the owners' history keeps them."""
+        columns = [f.column for f in model._meta.concrete_fields if f.column != "workspace_id"]
         ordered = sorted(accessions)
-        deleted = 0
+        old = _fetch(model, self.workspace, column, ordered, columns)
+        if old.is_empty():
+            return
+        kept = (
+            old.with_columns(pl.col(pl.Date).cast(pl.String))
+            .group_by(column)
+            .agg(pl.struct(c for c in columns if c != column).alias("rows"))
+        )
+        for accession, rows in kept.iter_rows():
+            entry = self.history.setdefault((owner, accession), {"values": {}, "replaced": {}})
+            entry["replaced"].setdefault(table, []).extend(rows)
+        attname = next(f.attname for f in model._meta.concrete_fields if f.column == column)
         for start in range(0, len(ordered), _IN_CHUNK):
-            chunk = ordered[start : start + _IN_CHUNK]
-            rows = model._default_manager.filter(
-                workspace=self.workspace, **{f"{attname}__in": chunk}
+            rows = model._base_manager.filter(
+                workspace=self.workspace, **{f"{attname}__in": ordered[start : start + _IN_CHUNK]}
             )
-            for row in rows.values():
-                entry = self.history.setdefault(
-                    (owner, row[attname]), {"values": {}, "replaced": {}}
-                )
-                entry["replaced"].setdefault(table, []).append(_json(row))
-            deleted += rows.delete()[1].get(model._meta.label, 0)
-        self.result._add(table, "replaced", deleted)
+            if model._meta.related_objects:  # rows others point at: Django's cascade
+                rows.delete()
+            else:
+                rows._raw_delete(rows.db)
+        self.result._add(table, "replaced", old.height)
 
     def store_files(self, block: _Block) -> None:
         """Files the block names: stored, recorded in file_info, linked to their records."""
@@ -898,16 +910,6 @@ def _unique_key(model: type[models.Model]) -> list[str] | None:
         if constraint.name.endswith("_immport_key"):
             return [model._meta.get_field(name).column for name in constraint.fields]
     return None
-
-
-def _previous(model: type[models.Model], accessions: list[str]) -> dict[str, dict]:
-    pk = model._meta.pk.attname
-    out = {}
-    for start in range(0, len(accessions), _IN_CHUNK):
-        chunk = accessions[start : start + _IN_CHUNK]
-        for row in model._default_manager.filter(pk__in=chunk).values():
-            out[row[pk]] = _json(row)
-    return out
 
 
 def _json(row: dict) -> dict:
