@@ -200,7 +200,7 @@ def test_tokens_that_may_not_write_here_are_refused(client, workspace, other_wor
     reader = create_token(uploader, "reader", "read-shared")[1]
     url = f"/workspaces/{workspace.pk}/packages/"
     assert client.post(url, {"name": "x"}, headers=bearer(reader)).status_code == 403
-    assert client.post(url, {"name": "x"}, headers=bearer("imp_nonsense")).status_code == 401
+    assert client.post(url, {"name": "x"}, headers=bearer("ipt_nonsense")).status_code == 401
     elsewhere = create_token(
         Membership.objects.get(workspace=other_workspace).user,
         "b",
