@@ -64,3 +64,25 @@ def test_a_provider_uploads_a_package_in_the_browser(
     # No script error, nothing refused by the CSP, no failed request (the favicon aside).
     assert [p for p in problems if "favicon.ico" not in p and "404 (Not Found)" not in p] == []
     assert not any(p.startswith("4") or p.startswith("5") for p in problems)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_status_page_follows_the_job_by_itself(page, live_server, workspace):
+    from immunoport.ingest import services
+
+    user = approved_user("viewer")
+    Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.VIEWER)
+    package = services.create_package(workspace, user, "slow")
+    Package.objects.filter(pk=package.pk).update(state="loading", progress=60, step="Loading")
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(f"{live_server.url}/workspaces/{workspace.pk}/packages/{package.pk}/")
+    sign_in_with_browser(page, "viewer", "a long pass phrase")
+    page.locator(".package-state", has_text="Loading").wait_for()
+    Package.objects.filter(pk=package.pk).update(state="failed", error="disk on fire")
+    page.locator(".package-state", has_text="Failed").wait_for(timeout=10_000)
+    assert page.locator(".problem").inner_text() == "disk on fire"
+    assert page.locator("[hx-trigger]").count() == 0  # finished: polling stopped
+    assert [p for p in problems if "favicon" not in p and "404 (Not Found)" not in p] == []
