@@ -308,3 +308,23 @@ def test_a_file_completing_after_the_submit_is_refused(settings, workspace, uplo
     with pytest.raises(PermissionDenied, match="submitted before this file was complete"):
         services.attach_file(package, "b.txt", b"too late")
     assert list(package.files.values_list("relative_path", flat=True)) == ["a.txt"]
+
+
+def test_the_portal_upload_template_links_each_writable_workspace(rf, workspace, uploader):
+    from django.template.loader import render_to_string
+
+    from immunoport.workspaces.permissions import writable_workspaces_of
+
+    request = rf.get("/upload/")
+    request.user = uploader
+    html = render_to_string(
+        "portal/upload.html",
+        {
+            "section": {"label": "Upload", "summary": "Deposit study data"},
+            "links": [],
+            "workspaces": writable_workspaces_of(uploader),
+        },
+        request=request,
+    )
+    assert f'href="/workspaces/{workspace.pk}/upload/"' in html
+    assert f'href="/workspaces/{workspace.pk}/packages/"' in html
