@@ -192,6 +192,57 @@ def test_loading_again_updates_records_keeps_accessions_and_history(workspace, g
 
 
 @pytest.mark.django_db
+def test_preferred_values_come_from_mapping_tables_and_lookups(workspace, golden):
+    design = golden / "basic_study_design.txt"
+    edit(design, "\tExperimental Arm\n", "\tExperimental\n")  # a synonym in the mapping
+    edit(design, "\tPlacebo Comparator Arm\n", "\tsaline group\n")  # no term at all
+    edit(golden / "subjectHumans.txt", "\tFemale\t", "\tfemale\t")
+    load_package(golden, workspace)
+
+    vaccine = m.ArmOrCohort.objects.get(user_defined_id="arm_vaccine")
+    assert (vaccine.type_reported, vaccine.type_preferred) == ("Experimental", "Experimental Arm")
+    placebo = m.ArmOrCohort.objects.get(user_defined_id="arm_placebo")
+    assert (placebo.type_reported, placebo.type_preferred) == ("saline group", None)
+    # a controlled term is stored in the lookup's spelling
+    assert m.Subject.objects.get(user_defined_id="sub_1").gender == "Female"
+
+
+@pytest.mark.django_db
+def test_result_files_and_repository_accessions_are_linked(workspace, golden):
+    edit(
+        golden / "experimentSamples.ELISA.txt",
+        "trt_none\t\t\t\tflu_vax_2021",
+        "trt_none\t\t\tplate1.csv;plate2.csv\tflu_vax_2021",
+    )
+    (golden / "plate1.csv").write_text("well,od\nA1,0.12\n")
+    (golden / "plate2.csv").write_text("well,od\nA1,0.34\n")
+    (golden / "publicRepositories.txt").write_text(
+        "public_repositories\tSchema Version 3.36\n"
+        "Please do not delete or edit this column\n"
+        "Column Name\tExpsample ID\tRepository Name\tRepository Accession\n"
+        "\tes_1_d28\tGEO\tGSM1234567\n"
+    )
+    assert validate_package(golden).is_valid
+    load_package(golden, workspace)
+
+    es = m.Expsample.objects.get(user_defined_id="es_1_d0")
+    links = m.Expsample2FileInfo.objects.filter(expsample=es).select_related("file_info")
+    assert sorted(link.file_info.original_file_name for link in links) == [
+        "plate1.csv",
+        "plate2.csv",
+    ]
+    assert m.FileInfo.objects.count() == 3  # and the protocol document
+    assert len(stored_files()) == 3
+    repository = m.ExpsamplePublicRepository.objects.get()
+    assert (repository.expsample.user_defined_id, repository.repository_name) == ("es_1_d28", "GEO")
+    assert repository.repository_accession == "GSM1234567"
+
+    load_package(golden, workspace)  # again: the links are replaced, not doubled
+    assert m.Expsample2FileInfo.objects.filter(expsample=es).count() == 2
+    assert m.ExpsamplePublicRepository.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_a_failure_half_way_leaves_database_and_storage_as_they_were(
     workspace, golden, monkeypatch
 ):
