@@ -189,20 +189,44 @@ def parse_checksum(header: str) -> tuple[str, bytes]:
 # -- readers that storages consume --------------------------------------------------------
 
 
-class _BodyReader(io.RawIOBase):
+class _Reader(io.RawIOBase):
+    """A stream whose ``read(n)`` returns n bytes unless at the end, as storages expect
+    (boto3's upload_fileobj takes a short read for the end of a small file)."""
+
+    def readable(self) -> bool:
+        return True
+
+    def _read_some(self, size: int) -> bytes:
+        raise NotImplementedError
+
+    def read(self, size: int | None = -1) -> bytes:
+        parts, wanted = [], size if size is not None and size >= 0 else None
+        while wanted is None or wanted > 0:
+            data = self._read_some(READ_SIZE if wanted is None else min(wanted, READ_SIZE))
+            if not data:
+                break
+            parts.append(data)
+            if wanted is not None:
+                wanted -= len(data)
+        return b"".join(parts)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._read_some(min(len(buffer), READ_SIZE))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _BodyReader(_Reader):
     """Exactly ``length`` bytes of a request body, hashed as they pass."""
 
     def __init__(self, stream: Any, length: int, algorithm: str | None):
         self.stream, self.remaining = stream, length
         self.hash = ALGORITHMS[algorithm]() if algorithm else None
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        wanted = min(len(buffer), self.remaining, READ_SIZE)
+    def _read_some(self, size: int) -> bytes:
+        wanted = min(size, self.remaining)
         if wanted == 0:
-            return 0
+            return b""
         try:
             data = self.stream.read(wanted)
         except OSError as error:  # the client went away (Django's UnreadablePostError too)
@@ -212,11 +236,21 @@ class _BodyReader(io.RawIOBase):
         self.remaining -= len(data)
         if self.hash:
             self.hash.update(data)
-        buffer[: len(data)] = data
-        return len(data)
+        return data
 
 
-class _Concatenation(io.RawIOBase):
+def _open_streaming(storage: Any, name: str) -> Any:
+    """A piece opened for reading as it arrives: django-storages' S3File would first copy
+    the whole object into memory (AWS_S3_MAX_MEMORY_SIZE is 0 by default)."""
+    if hasattr(storage, "bucket") and hasattr(storage, "_normalize_name"):  # S3Storage
+        from storages.utils import clean_name
+
+        key = storage._normalize_name(clean_name(name))
+        return storage.bucket.Object(key).get()["Body"]
+    return storage.open(name, "rb")
+
+
+class _Concatenation(_Reader):
     """The pieces read one after the other, with the whole file's SHA-256 and MD5."""
 
     def __init__(self, storage: Any, names: Iterable[str]):
@@ -224,17 +258,14 @@ class _Concatenation(io.RawIOBase):
         self.current: Any = None
         self.sha256, self.md5, self.size = hashlib.sha256(), hashlib.md5(), 0
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
+    def _read_some(self, size: int) -> bytes:
         while True:
             if self.current is None:
                 name = next(self.names, None)
                 if name is None:
-                    return 0
-                self.current = self.storage.open(name, "rb")
-            data = self.current.read(min(len(buffer), READ_SIZE))
+                    return b""
+                self.current = _open_streaming(self.storage, name)
+            data = self.current.read(size)
             if data:
                 break
             self.current.close()
@@ -242,8 +273,7 @@ class _Concatenation(io.RawIOBase):
         self.sha256.update(data)
         self.md5.update(data)
         self.size += len(data)
-        buffer[: len(data)] = data
-        return len(data)
+        return data
 
     def close(self) -> None:
         if self.current is not None:

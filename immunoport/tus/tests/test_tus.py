@@ -426,18 +426,24 @@ def test_a_failed_assembly_keeps_every_acknowledged_piece(endpoint, secret, monk
     assert_complete(upload_of(url), b"0123456789")
 
 
-def test_uploads_go_to_s3_storage(endpoint, secret, s3_storage):
-    data = os.urandom(3 * CHUNK + 7)
+def test_uploads_go_to_s3_storage_in_multipart_streams(endpoint, secret, s3_storage):
+    """Chunks and the final object above boto3's 8 MiB threshold go up in multipart
+    pieces, read as they come: never a whole chunk or file in memory."""
+    chunk = 9 * 1024 * 1024
+    data = os.urandom(2 * chunk + 7)
     uploader = tus_client(endpoint, secret).uploader(
-        file_stream=io.BytesIO(data), chunk_size=CHUNK, metadata={"filename": "a.fcs"}
+        file_stream=io.BytesIO(data), chunk_size=chunk, metadata={"filename": "a.fcs"}
     )
     uploader.upload_chunk()
-    assert len(default_storage.listdir(f"{upload_of(uploader.url).prefix}/parts")[1]) == 1
+    parts = f"{upload_of(uploader.url).prefix}/parts"
+    (piece,) = default_storage.listdir(parts)[1]
+    assert "-" in default_storage.bucket.Object(f"files/{parts}/{piece}").e_tag  # multipart
     uploader.upload()
     upload = upload_of(uploader.url)
     assert_complete(upload, data)
     folders, names = default_storage.listdir(upload.prefix)
     assert names == ["a.fcs"]
+    assert "-" in default_storage.bucket.Object(f"files/{upload.storage_name}").e_tag
     assert not default_storage.listdir(f"{upload.prefix}/parts")[1]
 
 
