@@ -670,12 +670,15 @@ class _State:
     ) -> None:
         """Rows without a user-defined ID: links, results, study satellites."""
         fields = {f.column: f for f in model._meta.concrete_fields}
+        # the records these rows depend on: those the block defines, and in a section
+        # of a compound template its study
+        defined = block.defines | (set(self.context) if block.section else set())
         owners = {
             c: f.related_model._meta.db_table
             for c, f in fields.items()
             if f.is_relation
             and c in frame.columns
-            and f.related_model._meta.db_table in block.defines
+            and f.related_model._meta.db_table in defined
             and f.related_model._meta.db_table != table
         }
         replacing = False

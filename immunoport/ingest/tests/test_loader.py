@@ -153,6 +153,7 @@ def test_loading_again_updates_records_keeps_accessions_and_history(workspace, g
     accessions = {(r.table, r.user_defined_id): r.accession for r in first.records}
     edit(golden / "basic_study_design.txt", "\tVaccinated\t", "\tVaccinated adults\t")
     edit(golden / "experimentSamples.ELISA.txt", "\t12.5\t", "\t13.5\t")
+    edit(golden / "basic_study_design.txt", "Reported\tinfluenza", "Reported\tflu")
 
     second = load_package(golden, workspace, user=user, package_id="pkg-2")
 
@@ -168,7 +169,14 @@ def test_loading_again_updates_records_keeps_accessions_and_history(workspace, g
     assert m.Arm2Subject.objects.count() == 2
     assert m.ElisaResult.objects.count() == 4
     assert m.Expsample2Reagent.objects.count() == 3
-    assert m.Study2ConditionOrDisease.objects.count() == 1
+    # a study's satellites are replaced with the package's
+    assert list(m.Study2ConditionOrDisease.objects.values_list("condition_reported")) == [("flu",)]
+    assert m.StudyCategorization.objects.count() == 1
+    study = RecordHistory.objects.get(table_name="study").previous_values
+    assert study["brief_title"] == "Antibody response to seasonal influenza vaccine"
+    assert [
+        row["condition_reported"] for row in study["replaced"]["study_2_condition_or_disease"]
+    ] == ["influenza"]
     arm = m.ArmOrCohort.objects.get(user_defined_id="arm_vaccine")
     assert (arm.pk, arm.name) == (accessions[("arm_or_cohort", "arm_vaccine")], "Vaccinated adults")
     assert set(m.ElisaResult.objects.values_list("value_reported", flat=True)) == {
