@@ -66,7 +66,11 @@ def edit(path: Path, old: str, new: str) -> None:
 @pytest.mark.django_db
 def test_the_golden_package_loads_every_table(workspace, golden):
     assert validate_package(golden).is_valid
-    result = load_package(golden, workspace)
+    steps: list[tuple[str, int]] = []
+    result = load_package(golden, workspace, progress=lambda label, n: steps.append((label, n)))
+    assert steps[0] == ("protocols.txt: protocol", 1)
+    assert ("subjectHumans.txt: subject", 16) in steps
+    assert [n for _, n in steps] == sorted(n for _, n in steps)
 
     def rows(model):
         return model.objects.filter(workspace=workspace)
