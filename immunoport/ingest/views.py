@@ -228,6 +228,7 @@ def package(request: HttpRequest, workspace_id: int, package_id) -> HttpResponse
         "report": ReportView(item.report) if item.report else None,
         "may_upload": role_in(request.user, workspace) in WRITERS,
         "tus_endpoint": tus_endpoint(),
+        "chunk_size": getattr(settings, "PACKAGE_UPLOAD_CHUNK_BYTES", 16 * 1024 * 1024),
     }
     if polling:
         return render(request, "ingest/_status.html", context)

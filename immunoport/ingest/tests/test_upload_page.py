@@ -86,3 +86,55 @@ def test_the_status_page_follows_the_job_by_itself(page, live_server, workspace)
     assert page.locator(".problem").inner_text() == "disk on fire"
     assert page.locator("[hx-trigger]").count() == 0  # finished: polling stopped
     assert [p for p in problems if "favicon" not in p and "404 (Not Found)" not in p] == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("storage")
+def test_an_upload_cut_off_by_a_closed_tab_resumes_where_it_stopped(
+    settings, page, live_server, workspace, tmp_path
+):
+    from immunoport.ingest import services
+
+    settings.PACKAGE_UPLOAD_CHUNK_BYTES = 64 * 1024
+    user = approved_user("uploader")
+    Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.UPLOADER)
+    package = services.create_package(workspace, user, "big")
+    data = tmp_path / "cytometry.fcs"
+    data.write_bytes(bytes(range(256)) * 4096)  # 1 MiB: 16 chunks
+    offsets: list[int] = []
+    cut = {"after": 5, "aborted": 0}
+
+    def network(route):
+        if route.request.method != "PATCH":
+            return route.continue_()
+        if len(offsets) >= cut["after"] and not cut.get("restored"):
+            cut["aborted"] += 1
+            return route.abort()
+        offsets.append(int(route.request.headers["upload-offset"]))
+        return route.continue_()
+
+    context = page.context
+    context.route("**/uploads/tus/**", network)
+    url = f"{live_server.url}/workspaces/{workspace.pk}/packages/{package.pk}/"
+    page.goto(url)
+    sign_in_with_browser(page, "uploader", "a long pass phrase", enrol_totp(user))
+    page.wait_for_url(url)
+    page.locator("#uppy-dashboard input[type=file]").first.set_input_files(str(data))
+    page.locator(".uppy-StatusBar-actionBtn--upload").click()
+    deadline = 200
+    while not cut["aborted"] and deadline:
+        page.wait_for_timeout(100)
+        deadline -= 1
+    assert offsets == [i * 64 * 1024 for i in range(5)]
+    page.close()  # the tab is closed mid-upload
+
+    cut["restored"] = True
+    again = context.new_page()
+    again.goto(url)
+    # Uppy brings the file back; uploading it again goes on from the server's offset.
+    again.locator(".uppy-StatusBar-actionBtn--upload").click()
+    again.locator("#package-files", has_text="cytometry.fcs").wait_for(timeout=30_000)
+    assert offsets[5] == 5 * 64 * 1024  # not from zero
+    assert offsets == [i * 64 * 1024 for i in range(16)]
+    assert package.files.get().size == 1024 * 1024

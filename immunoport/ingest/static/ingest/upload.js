@@ -25,7 +25,7 @@
   uppy.use(window.Uppy.Tus, {
     endpoint: root.dataset.endpoint,
     headers: { "X-CSRFToken": root.dataset.csrfToken },
-    chunkSize: 16 * 1024 * 1024,
+    chunkSize: Number(root.dataset.chunkSize) || 16 * 1024 * 1024,
     retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000],
     storeFingerprintForResuming: true,
     removeFingerprintOnSuccess: true,
