@@ -391,8 +391,10 @@ class _Heartbeat:
 
 
 def _update(package: Package, **fields: Any) -> None:
+    """Write the run's progress, unless another run has taken the package over."""
     fields.setdefault("heartbeat_at", timezone.now())
-    Package.objects.filter(pk=package.pk).update(**fields)
+    if not Package.objects.filter(pk=package.pk, attempts=package.attempts).update(**fields):
+        raise Superseded
     for name, value in fields.items():
         setattr(package, name, value)
 
@@ -441,7 +443,10 @@ def run_package(package_id: Any, attempt: int) -> Package | None:
     except Exception as error:  # every fault ends the package with its reason
         log.exception("Package %s failed", package.pk)
         reason = str(error) if isinstance(error, LoadError) else f"{type(error).__name__}: {error}"
-        _finish(package, State.FAILED, error=reason, step="Failed")
+        try:
+            _finish(package, State.FAILED, error=reason, step="Failed")
+        except Superseded:
+            return None
     return package
 
 
@@ -462,7 +467,10 @@ def _run(package: Package, attempt: int, heartbeat: _Heartbeat) -> None:
             return
         stored = stored_report(report)
         if not report.is_valid:
-            reason = f"{report.errors:,} errors in the templates; nothing was loaded."
+            reason = (
+                f"{report.errors:,} error{'s' if report.errors != 1 else ''} in the templates; "
+                "nothing was loaded."
+            )
             _finish(
                 package, State.INVALID, report=stored, error=reason, step="Not valid", progress=100
             )

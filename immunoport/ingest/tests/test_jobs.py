@@ -84,7 +84,7 @@ def test_an_invalid_package_ends_invalid_with_its_report_and_nothing_loaded(
     assert [(f["file"], f["line"], f["rule"]) for f in package.report["findings"]] == [
         ("bioSamples.txt", 6, "reference")
     ]
-    assert "1 errors" in package.error
+    assert package.error == "1 error in the templates; nothing was loaded."
     assert loader.calls == []
     assert not package.records.exists()
     assert not Study.objects.exists()
@@ -230,6 +230,25 @@ def test_a_fresh_heartbeat_is_left_alone(workspace, uploader, loader):
     package = killed_while_loading(workspace, uploader)
     Package.objects.filter(pk=package.pk).update(heartbeat_at=timezone.now())
     assert services.recover_stuck_packages() == {"retried": [], "failed": []}
+
+
+def test_a_run_taken_over_midway_writes_nothing_more(workspace, uploader, loader, monkeypatch):
+    """A run thought lost (its package recovered and run again) that was in fact alive
+    neither commits its load nor overwrites the newer run's state."""
+    package = new_package(workspace, uploader)
+    Package.objects.filter(pk=package.pk).update(state=Package.State.RECEIVED)
+    real_validate = services.validate_for_workspace
+
+    def validate_then_lose_the_package(path, workspace):
+        Package.objects.filter(pk=package.pk).update(state=Package.State.RECEIVED, attempts=2)
+        return real_validate(path, workspace)
+
+    monkeypatch.setattr(services, "validate_for_workspace", validate_then_lose_the_package)
+    assert services.run_package(package.pk, attempt=1) is None
+    package.refresh_from_db()
+    assert (package.state, package.attempts, package.report) == (Package.State.RECEIVED, 2, None)
+    assert loader.calls == []
+    assert not Study.objects.exists()
 
 
 def test_a_superseded_run_stops_without_touching_the_package(workspace, uploader, loader):
