@@ -119,6 +119,8 @@ def _head(request: HttpRequest, upload: Upload) -> HttpResponse:
 def _patch(request: HttpRequest, upload: Upload) -> HttpResponse:
     if request.content_type != OCTET_STREAM:
         raise services.TusError(f"Content-Type must be {OCTET_STREAM}.", status=415)
+    if not request.headers.get("Content-Length"):  # a chunked body Django cannot read
+        raise services.TusError("Send the chunk with a Content-Length.", status=411)
     try:
         offset = int(request.headers["Upload-Offset"])
     except (KeyError, ValueError):

@@ -3,6 +3,7 @@
 import base64
 import errno
 import hashlib
+import http.client
 import io
 import os
 import socket
@@ -522,3 +523,16 @@ def test_patch_and_delete_may_come_as_post_with_a_method_override(endpoint, secr
     override = headers(secret, **{"X-HTTP-Method-Override": "DELETE"})
     assert requests.post(url, headers=override).status_code == 204
     assert not Upload.objects.exists()
+
+
+def test_a_chunk_without_content_length_is_refused(endpoint, secret, live_server):
+    url = create(endpoint, secret, 5)
+    connection = http.client.HTTPConnection(live_server.url.removeprefix("http://"))
+    connection.putrequest("PATCH", url.split(live_server.url, 1)[1])
+    for name, value in headers(secret, Upload_Offset="0").items():
+        connection.putheader(name, value)
+    connection.putheader("Content-Type", "application/offset+octet-stream")
+    connection.endheaders()
+    assert connection.getresponse().status == 411
+    connection.close()
+    assert offset_of(url, secret) == 0
