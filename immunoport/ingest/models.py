@@ -55,6 +55,7 @@ class Package(models.Model):
         null=True, blank=True, help_text="Last sign of life of the job working on it."
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    job_id = models.CharField(max_length=64, blank=True, help_text="The queued task's id.")
     site_url = models.CharField(
         max_length=300, blank=True, help_text="The site it was submitted through, for links."
     )

@@ -145,7 +145,8 @@ def enqueue_job(package_id: Any, attempt: int) -> None:
 
     from immunoport.ingest.tasks import process_package, watch_package
 
-    process_package.enqueue(str(package_id), attempt)
+    job = process_package.enqueue(str(package_id), attempt)
+    Package.objects.filter(pk=package_id).update(job_id=job.id)
     if default_task_backend.supports_defer:
         watch_package.using(run_after=timezone.now() + stale_after()).enqueue(
             str(package_id), attempt
@@ -590,6 +591,8 @@ def watch(package_id: Any, attempt: int) -> None:
     running = package.state in (State.VALIDATING, State.LOADING) and package.attempts == attempt
     if not (queued or running):
         return  # finished, or another run took over (with its own watchdog)
+    if queued and _job_ended_unstarted(package):
+        return
     silent = package.heartbeat_at is None or package.heartbeat_at < timezone.now() - stale_after()
     if running and silent:
         recover_package(package)
@@ -598,6 +601,29 @@ def watch(package_id: Any, attempt: int) -> None:
         watch_package.using(run_after=timezone.now() + stale_after()).enqueue(
             str(package_id), attempt
         )
+
+
+def _job_ended_unstarted(package: Package) -> bool:
+    """Fail a queued package whose job ended without starting it (it crashed at once)."""
+    from django_tasks.exceptions import TaskException
+
+    from immunoport.ingest.tasks import process_package
+
+    try:
+        job = process_package.get_result(package.job_id)
+    except (TaskException, NotImplementedError, ValueError):
+        return False
+    if not job.is_finished:
+        return False
+    problem = job.errors[-1].exception_class_path if job.errors else "no error recorded"
+    reason = f"The job ended without starting the package ({problem}); nothing was loaded."
+    failed = Package.objects.filter(
+        pk=package.pk, state=State.RECEIVED, attempts=package.attempts
+    ).update(state=State.FAILED, error=reason, step="Failed", finished_at=timezone.now())
+    if failed:
+        package.refresh_from_db()
+        notify_submitter(package)
+    return bool(failed)
 
 
 # --- telling the submitter ------------------------------------------------------------

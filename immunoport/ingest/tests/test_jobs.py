@@ -371,3 +371,25 @@ def test_a_worker_killed_in_the_middle_of_a_load_leaves_nothing_half_loaded(
     package.refresh_from_db()
     assert (package.state, package.attempts) == (Package.State.LOADED, 2), package.error
     assert list(Study.objects.values_list("pk", flat=True)) == ["SDY990001"]
+
+
+def test_a_job_that_crashed_before_starting_fails_its_package(settings, workspace, uploader):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    package = services.submit_package(new_package(workspace, uploader), uploader)
+    assert package.job_id
+    services.watch(package.pk, 1)  # still queued: nothing to say yet
+    package.refresh_from_db()
+    assert package.state == Package.State.RECEIVED
+    DBTaskResult.objects.filter(pk=package.job_id).update(
+        status="FAILED",
+        exception_class_path="django.db.utils.OperationalError",
+        traceback="database is locked",
+        finished_at=timezone.now(),
+    )
+    services.watch(package.pk, 1)
+    package.refresh_from_db()
+    assert package.state == Package.State.FAILED
+    assert "ended without starting the package (django.db.utils.OperationalError)" in package.error
+    assert len(mail.outbox) == 1
