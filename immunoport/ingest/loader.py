@@ -34,15 +34,13 @@ loaded one after the other, and the second sees the first's records. Files store
 by a load that fails are deleted again.
 """
 
-import datetime
-import decimal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from immunoport.core.accessions import issue_accessions
 from immunoport.core.bulk import insert_frame
@@ -300,7 +298,10 @@ class _State:
         self._ids: dict[str, pl.DataFrame] = {}
         self.created: dict[str, set[str]] = {}  # accessions created in this load
         self.updated: dict[str, set[str]] = {}  # accessions updated in this load
-        self.history: dict[tuple[str, str], dict[str, Any]] = {}
+        # earlier values as JSON text, built by polars: (table_name, accession, values)
+        # of updated records, (table_name, accession, child, rows) of replaced rows
+        self.history_values: list[pl.DataFrame] = []
+        self.history_replaced: list[pl.DataFrame] = []
         self.replaced: set[tuple[str, str]] = set()  # (table, owner table) done
         self.context: dict[str, str] = {}  # e.g. the study of a compound template
 
@@ -646,9 +647,13 @@ class _State:
         accessions = frame[pk].to_list()
         columns = [f.column for f in model._meta.concrete_fields if f.column != "workspace_id"]
         old = _fetch(model, self.workspace, pk, accessions, columns)
-        for row in old.iter_rows(named=True):
-            entry = self.history.setdefault((table, row[pk]), {"values": {}, "replaced": {}})
-            entry["values"] = _json(row)
+        self.history_values.append(
+            old.select(
+                pl.lit(table).alias("table_name"),
+                pl.col(pk).alias("accession"),
+                _json_object(old, columns).alias("values"),
+            )
+        )
         changed = ["user_defined_id", *values]
         new = frame.select(pk, *(pl.col(c).cast(old.schema[c]) for c in changed))
         merged = old.drop(changed).join(new, on=pk, how="inner").select(columns)
@@ -729,14 +734,16 @@ class _State:
         old = _fetch(model, self.workspace, column, ordered, columns)
         if old.is_empty():
             return
-        kept = (
-            old.with_columns(pl.col(pl.Date).cast(pl.String))
-            .group_by(column)
-            .agg(pl.struct(c for c in columns if c != column).alias("rows"))
+        self.history_replaced.append(
+            old.select(
+                pl.lit(owner).alias("table_name"),
+                pl.col(column).alias("accession"),
+                pl.lit(table).alias("child"),
+                _json_object(old, columns).alias("row"),
+            )
+            .group_by("table_name", "accession", "child")
+            .agg(pl.format("[{}]", pl.col("row").str.join(",")).alias("rows"))
         )
-        for accession, rows in kept.iter_rows():
-            entry = self.history.setdefault((owner, accession), {"values": {}, "replaced": {}})
-            entry["replaced"].setdefault(table, []).extend(rows)
         attname = next(f.attname for f in model._meta.concrete_fields if f.column == column)
         for start in range(0, len(ordered), _IN_CHUNK):
             rows = model._base_manager.filter(
@@ -829,21 +836,49 @@ class _State:
         self.result._add(table, action, len(accessions))
 
     def write_history(self, user, package_id: str | None) -> None:
-        entries = [
-            RecordHistory(
-                workspace=self.workspace,
-                table_name=table,
-                accession=accession,
-                changed_by=user if user is not None and user.pk else None,
-                package_id=package_id,
-                previous_values=entry["values"]
-                if not entry["replaced"]
-                else {**entry["values"], "replaced": entry["replaced"]},
+        """One RecordHistory row per updated record: its values, and under "replaced"
+        the dependent rows the load replaced, by table. Written as a frame."""
+        if not self.history_values:
+            return
+        history = pl.concat(self.history_values).unique(
+            ["table_name", "accession"], keep="first", maintain_order=True
+        )
+        if self.history_replaced:
+            # each (record, child table) was replaced once: its rows are one JSON array
+            replaced = (
+                pl.concat(self.history_replaced)
+                .group_by("table_name", "accession", maintain_order=True)
+                .agg(
+                    pl.concat_str(pl.lit('"'), "child", pl.lit('": '), "rows")
+                    .str.join(", ")
+                    .alias("replaced")
+                )
             )
-            for (table, accession), entry in self.history.items()
-            if accession in self.updated.get(table, set())
-        ]
-        RecordHistory.objects.bulk_create(entries, batch_size=1000)
+            history = history.join(replaced, on=["table_name", "accession"], how="left")
+            values = pl.when(pl.col("replaced").is_null()).then(pl.col("values"))
+            values = values.otherwise(
+                pl.concat_str(
+                    pl.col("values").str.strip_suffix("}"),
+                    pl.lit(', "replaced": {'),
+                    "replaced",
+                    pl.lit("}}"),
+                )
+            )
+            history = history.with_columns(values.alias("values"))
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        changed_by = user.pk if user is not None and user.pk else None
+        insert_frame(
+            RecordHistory,
+            history.select(
+                pl.lit(self.workspace.pk).alias("workspace_id"),
+                "table_name",
+                "accession",
+                pl.lit(str(now)).alias("changed_at"),
+                pl.lit(changed_by, pl.Int64).alias("changed_by_id"),
+                pl.lit(package_id, pl.String).alias("package_id"),
+                pl.col("values").alias("previous_values"),
+            ),
+        )
 
 
 # ---------------------------------------------------------------------------------
@@ -915,12 +950,10 @@ def _unique_key(model: type[models.Model]) -> list[str] | None:
     return None
 
 
-def _json(row: dict) -> dict:
-    def value(v):
-        if isinstance(v, datetime.date | datetime.datetime):
-            return v.isoformat()
-        if isinstance(v, decimal.Decimal):
-            return str(v)
-        return v
-
-    return {k: value(v) for k, v in row.items() if k != "workspace_id"}
+def _json_object(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:
+    """Each row's ``columns`` as a JSON object (dates as ISO text), encoded by polars."""
+    fields = [
+        (pl.col(c).cast(pl.String) if frame.schema[c] == pl.Date else pl.col(c)).alias(c)
+        for c in columns
+    ]
+    return pl.struct(fields).struct.json_encode()
