@@ -24,12 +24,14 @@ Settings (dotted paths or callables):
 
 import base64
 import binascii
+import contextlib
 import errno
 import hashlib
 import io
 import logging
 import os
 import secrets
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import IO, Any, cast
@@ -481,7 +483,10 @@ def _complete(upload: Upload, pieces: list[str], offset: int, new_piece: str = "
     finally:
         if not committed:
             _discard(*([final] if final != winner else []), *([new_piece] if new_piece else []))
-    _discard(*pieces)
+    try:  # with the pieces go any a killed request left behind
+        _delete_folder(f"{upload.prefix}/parts")
+    except StorageFailed:
+        log.warning("tus: the pieces of %s stay behind; tus-cleanup removes them", upload.pk)
 
 
 def terminate(upload: Upload) -> None:
@@ -500,6 +505,9 @@ def _delete_folder(prefix: str) -> None:
     for folder in folders:
         _delete_folder(f"{prefix}/{folder}")
     _discard(*(f"{prefix}/{name}" for name in files))
+    if hasattr(default_storage, "path"):  # a local folder stays behind, empty, unless removed
+        with contextlib.suppress(OSError, NotImplementedError):
+            os.rmdir(default_storage.path(prefix))
 
 
 def delete_expired(now: datetime | None = None) -> int:
@@ -511,3 +519,23 @@ def delete_expired(now: datetime | None = None) -> int:
         terminate(upload)
         count += 1
     return count
+
+
+def delete_orphans() -> int:
+    """Delete folders under tus/ that no upload owns any more (left by a failed delete
+    or a killed process; a row is always made before its first object); how many."""
+    try:
+        folders, _ = default_storage.listdir("tus")
+    except FileNotFoundError:
+        return 0
+    except _STORAGE_ERRORS as error:
+        raise _storage_failed(error) from error
+    ids = set()
+    for folder in folders:
+        with contextlib.suppress(ValueError):
+            ids.add(uuid.UUID(folder))
+    known = {str(pk) for pk in Upload.objects.filter(pk__in=ids).values_list("pk", flat=True)}
+    orphans = [folder for folder in folders if folder not in known]
+    for folder in orphans:
+        _delete_folder(f"tus/{folder}")
+    return len(orphans)

@@ -8,10 +8,12 @@ import io
 import os
 import socket
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
 import requests
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.management import call_command
 from django.test import Client
@@ -271,7 +273,7 @@ def test_termination_deletes_the_upload_and_its_pieces(endpoint, secret):
     assert response.headers["Tus-Resumable"] == "1.0.0"
     assert requests.head(url, headers=headers(secret)).status_code == 404
     assert not Upload.objects.exists()
-    assert not stored_files(upload)
+    assert not os.path.exists(default_storage.path(upload.prefix))
 
 
 def test_an_expired_upload_is_gone_and_cleanup_removes_it(endpoint, secret):
@@ -536,3 +538,27 @@ def test_a_chunk_without_content_length_is_refused(endpoint, secret, live_server
     assert connection.getresponse().status == 411
     connection.close()
     assert offset_of(url, secret) == 0
+
+
+def test_completion_also_removes_pieces_a_killed_request_left(endpoint, secret):
+    url = create(endpoint, secret, 10)
+    upload = upload_of(url)
+    default_storage.save(f"{upload.prefix}/parts/000000000000000-dead.part", ContentFile(b"01"))
+    assert patch(url, secret, 0, b"0123456789").status_code == 204
+    assert stored_files(upload) == ["upload"]
+    assert_complete(upload, b"0123456789")
+
+
+def test_cleanup_removes_folders_no_upload_owns(endpoint, secret):
+    live = upload_of(create(endpoint, secret, 10))
+    default_storage.save(f"{live.prefix}/parts/000000000000000-a.part", ContentFile(b"01"))
+    orphan = f"tus/{uuid.uuid4()}"
+    default_storage.save(f"{orphan}/parts/000000000000000-b.part", ContentFile(b"01"))
+    out = io.StringIO()
+    call_command("tus_cleanup", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "0 expired uploads deleted",
+        "1 folder without an upload deleted",
+    ]
+    assert not os.path.exists(default_storage.path(orphan))
+    assert len(stored_files(live)) == 1
