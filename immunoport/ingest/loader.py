@@ -18,14 +18,25 @@ each template file (or section of a compound template):
   table's reference has no column of its own, the record the same row identifies
   (an elisa_result's expsample, an arm_2_subject's arm and subject) or the study of
   a compound template;
-- link tables from list columns (``Reagent ID(s)`` -> expsample_2_reagent);
+- link tables from list columns (``Reagent ID(s)`` -> expsample_2_reagent), and the
+  link tables whose every reference the row names (expsample_2_biosample);
 - results' copies of their biosample's columns (subject, study, planned visit, study
-  time), and their arm through arm_2_subject.
+  time), and their arm through arm_2_subject;
+- lookup values in the lookup's spelling and preferred values (``load_values``);
+- files the template names, stored and recorded in file_info, linked through the
+  defined table's ``*_2_file_info`` table (``load_files``).
+
+Rows of a table no template column describes (fcs_header from FCS files, programs,
+contracts, data releases) are not loaded here. A record described inline on another
+template's rows is created, never updated, by those rows.
 
 Rows are frames throughout: user-defined IDs become accessions by joins, rows are
 written by ``insert_frame`` (COPY on PostgreSQL). Updated records keep their
-accession; their earlier values, and the dependent rows the load replaced (an
-expsample's results, a subject's arm assignment), go to ``RecordHistory``.
+accession (the row is rewritten with the template's values over the stored ones);
+their earlier values, and the dependent rows the load replaced (an expsample's
+results, a subject's arm assignment, a study's conditions), go to ``RecordHistory``.
+Rows without a user-defined ID that the workspace already holds unchanged (a
+publicRepositories.txt row loaded twice) are not written again.
 
 Everything runs in one transaction that starts by locking the workspace
 (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE transactions hold the
