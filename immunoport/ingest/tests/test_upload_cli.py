@@ -146,3 +146,16 @@ def test_no_token_no_upload(workspace, folder, monkeypatch):
     monkeypatch.delenv("IMMUNOPORT_TOKEN", raising=False)
     with pytest.raises(CommandError, match="API token"):
         upload(folder, workspace=workspace.pk, token="")
+
+
+def test_the_workspace_quota_stops_an_upload_that_would_exceed_it(
+    settings, live_server, workspace, token, tmp_path
+):
+    settings.IMMUNOPORT_WORKSPACE_QUOTA_GB = 3000 / 1024**3  # 3,000 bytes
+    files = tmp_path / "data"
+    files.mkdir()
+    (files / "a.csv").write_bytes(b"a" * 2000)
+    (files / "b.csv").write_bytes(b"b" * 2000)
+    with pytest.raises(CommandError, match="b.csv: .*quota of 3000 bytes"):
+        upload(files, workspace=workspace.pk, token=token, url=live_server.url)
+    assert list(Package.objects.get().files.values_list("relative_path", flat=True)) == ["a.csv"]
