@@ -11,8 +11,12 @@ class Upload(models.Model):
     storage objects that hold them, in order, until completion assembles ``storage_name``."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # SET_NULL: finished files may belong to a workspace and outlive their uploader's account
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tus_uploads"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="tus_uploads",
     )
     scope = models.CharField(
         max_length=200, db_index=True, help_text="opaque key from TUS_AUTHORIZE, for quotas"

@@ -562,3 +562,13 @@ def test_cleanup_removes_folders_no_upload_owns(endpoint, secret):
     ]
     assert not os.path.exists(default_storage.path(orphan))
     assert len(stored_files(live)) == 1
+
+
+def test_a_finished_file_outlives_its_uploaders_account(endpoint, secret, provider):
+    url = create(endpoint, secret, 5)
+    assert patch(url, secret, 0, b"hello").status_code == 204
+    provider.delete()
+    call_command("tus_cleanup", stdout=io.StringIO())
+    upload = upload_of(url)
+    assert upload.user is None
+    assert_complete(upload, b"hello")
