@@ -356,6 +356,8 @@ def create_upload(user: Any, scope: str, length: int, metadata: dict[str, str]) 
     """A new upload, after the quota check; an empty file is complete at once."""
     if length < 0:
         raise TusError("Upload-Length must be a non-negative integer.")
+    if length >= 2**63:  # the database column's limit; no store holds that much anyway
+        raise TusError("Upload-Length is beyond any storage.", status=413)
     _check_quota(scope, length)
     upload = Upload.objects.create(
         user=user, scope=scope, length=length, metadata=metadata, expires_at=_expires()

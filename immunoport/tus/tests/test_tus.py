@@ -337,6 +337,13 @@ def test_anonymous_and_bad_tokens_are_refused(endpoint, secret):
     assert Upload.objects.count() == 1
 
 
+@pytest.mark.parametrize(("length", "status"), [("-1", 400), ("ten", 400), (str(2**63), 413)])
+def test_an_unusable_upload_length_is_refused(endpoint, secret, length, status):
+    response = requests.post(endpoint, headers=headers(secret, Upload_Length=length))
+    assert response.status_code == status
+    assert not Upload.objects.exists()
+
+
 def test_an_unsupported_protocol_version_is_refused(endpoint, secret):
     response = requests.post(
         endpoint, headers={**headers(secret, Upload_Length="3"), "Tus-Resumable": "0.2.2"}
