@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from django.core.files.storage import default_storage
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -160,6 +161,7 @@ def load_package(
                 state.context = {}
                 for block in _blocks(template_file):
                     state.load_block(block)
+            state.drop_unlinked_files()
             state.write_history(user, package_id)
     except BaseException:
         files.discard()
@@ -313,6 +315,7 @@ class _State:
         # of updated records, (table_name, accession, child, rows) of replaced rows
         self.history_values: list[pl.DataFrame] = []
         self.history_replaced: list[pl.DataFrame] = []
+        self.unlinked_files: set[int] = set()  # file_info of replaced file links
         self.replaced: set[tuple[str, str]] = set()  # (table, owner table) done
         self.context: dict[str, str] = {}  # e.g. the study of a compound template
 
@@ -755,6 +758,8 @@ class _State:
             .group_by("table_name", "accession", "child")
             .agg(pl.format("[{}]", pl.col("row").str.join(",")).alias("rows"))
         )
+        if "file_info_id" in old.columns:
+            self.unlinked_files.update(old["file_info_id"].to_list())
         attname = next(f.attname for f in model._meta.concrete_fields if f.column == column)
         for start in range(0, len(ordered), _IN_CHUNK):
             rows = model._base_manager.filter(
@@ -845,6 +850,31 @@ class _State:
             LoadedRecord(table, a, u, action) for a, u in zip(accessions, udis, strict=True)
         ]
         self.result._add(table, action, len(accessions))
+
+    def drop_unlinked_files(self) -> None:
+        """Files whose links the load replaced and that nothing else names any more:
+        their file_info rows go now, the stored files once the load is committed."""
+        file_info = models_by_table()["file_info"]
+        orphans = set(self.unlinked_files)
+        for relation in file_info._meta.related_objects:
+            column = relation.field.attname
+            ids = sorted(orphans)
+            for start in range(0, len(ids), _IN_CHUNK):
+                linked = relation.related_model._base_manager.filter(
+                    **{f"{column}__in": ids[start : start + _IN_CHUNK]}
+                ).values_list(column, flat=True)
+                orphans -= set(linked)
+        ids, names = sorted(orphans), []
+        for start in range(0, len(ids), _IN_CHUNK):
+            rows = file_info._base_manager.filter(
+                workspace=self.workspace, pk__in=ids[start : start + _IN_CHUNK]
+            )
+            names += rows.values_list("name", flat=True)
+            rows._raw_delete(rows.db)
+        if not names:
+            return
+        self.result._add("file_info", "replaced", len(names))
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
 
     def write_history(self, user, package_id: str | None) -> None:
         """One RecordHistory row per updated record: its values, and under "replaced"

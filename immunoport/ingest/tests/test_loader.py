@@ -220,7 +220,9 @@ def test_preferred_values_come_from_mapping_tables_and_lookups(workspace, golden
 
 
 @pytest.mark.django_db
-def test_result_files_and_repository_accessions_are_linked(workspace, golden):
+def test_result_files_and_repository_accessions_are_linked(
+    workspace, golden, django_capture_on_commit_callbacks
+):
     edit(
         golden / "experimentSamples.ELISA.txt",
         "trt_none\t\t\t\tflu_vax_2021",
@@ -249,9 +251,18 @@ def test_result_files_and_repository_accessions_are_linked(workspace, golden):
     assert (repository.expsample.user_defined_id, repository.repository_name) == ("es_1_d28", "GEO")
     assert repository.repository_accession == "GSM1234567"
 
-    load_package(golden, workspace)  # again: the links are replaced, not doubled
+    plates = set(m.FileInfo.objects.filter(name__endswith=".csv").values_list("name", flat=True))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        load_package(golden, workspace)  # again: the links are replaced, not doubled
     assert m.Expsample2FileInfo.objects.filter(expsample=es).count() == 2
     assert m.ExpsamplePublicRepository.objects.count() == 1
+    # the earlier copies of the result files are gone, from file_info and storage
+    now = set(m.FileInfo.objects.filter(name__endswith=".csv").values_list("name", flat=True))
+    assert len(now) == 2
+    assert not now & plates
+    assert not plates & set(stored_files())
+    assert now <= set(stored_files())
 
 
 @pytest.mark.django_db
