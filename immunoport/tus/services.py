@@ -401,7 +401,12 @@ def write_chunk(
     _check_quota(upload.scope, upload.length, earlier=upload)
 
     reader = _BodyReader(stream, length, checksum[0] if checksum else None)
-    piece = _save_stream(f"{upload.prefix}/parts/{offset:015d}-{secrets.token_hex(4)}.part", reader)
+    name = f"{upload.prefix}/parts/{offset:015d}-{secrets.token_hex(4)}.part"
+    try:
+        piece = _save_stream(name, reader)
+    except StorageFailed:
+        _raise_if_moved(upload, offset)  # a concurrent request finished it, pieces and all
+        raise
     if checksum and reader.hash and reader.hash.digest() != checksum[1]:
         _discard(piece)
         raise ChecksumMismatch(
@@ -429,6 +434,12 @@ def _locked(upload: Upload) -> Upload | None:
     return Upload.objects.select_for_update().filter(pk=upload.pk).first()
 
 
+def _raise_if_moved(upload: Upload, offset: int) -> None:
+    current = Upload.objects.filter(pk=upload.pk).first()
+    if current is None or current.offset != offset or current.completed_at is not None:
+        raise _moved(current)
+
+
 def _moved(locked: Upload | None) -> TusError:
     if locked is None:
         return TusError("The upload was terminated meanwhile.", status=404)
@@ -448,12 +459,14 @@ def _complete(upload: Upload, pieces: list[str], offset: int, new_piece: str = "
     reader = _Concatenation(default_storage, pieces)
     try:
         final = _save_stream(_final_name(upload), reader)
-    except TusError:
+    except StorageFailed:
         if new_piece:
             _discard(new_piece)
+        _raise_if_moved(upload, offset)  # a concurrent request finished it, pieces and all
         raise
     if reader.size != upload.length:  # a piece went missing or short behind our back
         _discard(final, *([new_piece] if new_piece else []))
+        _raise_if_moved(upload, offset)
         raise StorageFailed(f"The stored pieces hold {reader.size} of {upload.length} bytes.", 503)
     sha256, md5 = reader.sha256.hexdigest(), reader.md5.hexdigest()
     for name, digest in (("sha256", sha256), ("md5", md5)):

@@ -579,3 +579,70 @@ def test_a_finished_file_outlives_its_uploaders_account(endpoint, secret, provid
     upload = upload_of(url)
     assert upload.user is None
     assert_complete(upload, b"hello")
+
+
+def raw_patch(live_server, url, secret, offset, length) -> socket.socket:
+    """A PATCH whose headers are sent and whose body is still to come."""
+    host, port = live_server.url.removeprefix("http://").split(":")
+    connection = socket.create_connection((host, int(port)))
+    connection.sendall(
+        (
+            f"PATCH {url.split(live_server.url, 1)[1]} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Tus-Resumable: 1.0.0\r\nAuthorization: bearer {secret}\r\n"
+            f"Upload-Offset: {offset}\r\nContent-Type: application/offset+octet-stream\r\n"
+            f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+        ).encode()
+    )
+    return connection
+
+
+def status_of(connection: socket.socket) -> int:
+    answer = connection.makefile("rb").readline()
+    connection.close()
+    return int(answer.split()[1])
+
+
+@pytest.mark.parametrize("last", [False, True], ids=["middle-chunk", "last-chunk"])
+def test_of_two_chunks_sent_at_once_for_one_offset_one_wins(endpoint, secret, live_server, last):
+    first, second = os.urandom(CHUNK), os.urandom(CHUNK)
+    url = create(endpoint, secret, CHUNK if last else 2 * CHUNK)
+    parts = default_storage.path(f"{upload_of(url).prefix}/parts")
+    a = raw_patch(live_server, url, secret, 0, CHUNK)
+    b = raw_patch(live_server, url, secret, 0, CHUNK)
+    a.sendall(first[:1000])
+    b.sendall(second[:1000])
+    for _ in range(100):  # both requests passed the offset check and are storing
+        if os.path.isdir(parts) and len(os.listdir(parts)) == 2:
+            break
+        threading.Event().wait(0.05)
+    assert len(os.listdir(parts)) == 2
+    a.sendall(first[1000:])
+    assert status_of(a) == 204
+    b.sendall(second[1000:])
+    assert status_of(b) == 409
+    assert offset_of(url, secret) == CHUNK
+    if last:
+        assert_complete(upload_of(url), first)
+    else:
+        assert patch(url, secret, CHUNK, second).status_code == 204
+        assert_complete(upload_of(url), first + second)
+
+
+def test_a_failing_completion_hook_undoes_the_last_chunk(endpoint, secret, settings, files):
+    calls = []
+
+    def on_complete(upload):
+        calls.append(upload.pk)
+        if len(calls) == 1:
+            raise RuntimeError("the ingest queue is down")
+
+    settings.TUS_ON_COMPLETE = on_complete
+    url = create(endpoint, secret, 10)
+    assert patch(url, secret, 0, b"01234").status_code == 204
+    assert patch(url, secret, 5, b"56789").status_code == 500
+    upload = upload_of(url)
+    assert (upload.offset, upload.completed_at, upload.storage_name) == (5, None, "")
+    assert len(stored_files(upload)) == 1  # the first chunk only: no final file, no 2nd piece
+    assert patch(url, secret, 5, b"56789").status_code == 204
+    assert_complete(upload, b"0123456789")
+    assert len(calls) == 2
