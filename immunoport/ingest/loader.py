@@ -940,13 +940,15 @@ def _fetch(
     """``columns`` of the workspace's rows whose column ``by`` is one of ``values``."""
     fields = {f.column: f for f in model._meta.concrete_fields}
     attnames = [fields[c].attname for c in columns]
-    found: list[tuple] = []
+    schema = {c: _polars_type(_internal_type(fields[c])) for c in columns}
+    # a frame per chunk: a million rows are never a million Python tuples at once
+    frames = [pl.DataFrame(schema=schema)]
     for start in range(0, len(values), _IN_CHUNK):
-        found += model._default_manager.filter(
+        rows = model._default_manager.filter(
             workspace=workspace, **{f"{fields[by].attname}__in": values[start : start + _IN_CHUNK]}
         ).values_list(*attnames)
-    schema = {c: _polars_type(_internal_type(fields[c])) for c in columns}
-    return pl.DataFrame(found, schema=schema, orient="row")
+        frames.append(pl.DataFrame(list(rows), schema=schema, orient="row"))
+    return pl.concat(frames, rechunk=True)
 
 
 def _internal_type(f) -> str:
