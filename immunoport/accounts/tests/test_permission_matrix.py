@@ -8,6 +8,7 @@ outside workspace B is searched for B's names: a member of A never sees a byte
 of B.
 """
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -251,9 +252,42 @@ def url_names() -> set[str]:
     return set(walk(get_resolver().url_patterns))
 
 
+# The tus upload protocol answers in its own terms (401, 403/404), tried below.
+TUS = {"tus:endpoint", "tus:upload"}
+
+
 def test_every_url_of_ours_is_in_the_matrix_or_public():
-    covered = {page.name for page in PRIVATE} | PUBLIC
+    covered = {page.name for page in PRIVATE} | PUBLIC | TUS
     assert url_names() - covered == set()
+
+
+def start_upload(client, world: World, workspace: str):
+    package_id = package(world, workspace)["package_id"]
+    metadata = ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}"
+        for key, value in {"package": str(package_id), "filename": "subjects.txt"}.items()
+    )
+    return client.generic(
+        "POST",
+        reverse("tus:endpoint"),
+        b"",
+        content_type="",
+        headers={"Tus-Resumable": "1.0.0", "Upload-Length": "5", "Upload-Metadata": metadata},
+    )
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_only_writers_of_a_workspace_upload_into_its_packages(client, sign_in, world, actor):
+    if actor != "anonymous":
+        sign_in(client, world.users[actor])
+    into_a = start_upload(client, world, "a")
+    into_b = start_upload(client, world, "b")
+    expected_a = 201 if actor in WRITERS_OF_A else 401 if actor == "anonymous" else (403, 404)
+    expected_b = 201 if actor == "other_member" else 401 if actor == "anonymous" else (403, 404)
+    for response, expected in ((into_a, expected_a), (into_b, expected_b)):
+        assert response.status_code in (expected if isinstance(expected, tuple) else (expected,))
+    if actor != "other_member":
+        assert not any(secret in into_b.content.decode() for secret in B_SECRETS)
 
 
 @pytest.fixture
