@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from immunoport.portal.services import banner_figures, shared_study_list
+from immunoport.workspaces.permissions import writable_workspaces_of
 
 SECTIONS = {
     "upload": (
@@ -22,7 +23,7 @@ SECTIONS = {
 
 SECTION_LINKS = {
     "upload": [
-        ("Your workspaces: validate templates before uploading", "workspaces:list"),
+        ("Blank templates to fill in", "schema:template-list"),
     ],
     "resources": [
         ("Upload templates: blanks and their columns", "schema:template-list"),
@@ -43,4 +44,7 @@ def section(request: HttpRequest, name: str) -> HttpResponse:
     label, summary = SECTIONS[name]
     links = [(text, reverse(url_name)) for text, url_name in SECTION_LINKS.get(name, [])]
     context = {"section": {"label": label, "summary": summary}, "links": links}
+    if name == "upload":
+        context["workspaces"] = writable_workspaces_of(request.user)
+        return render(request, "portal/upload.html", context)
     return render(request, "portal/section.html", context)

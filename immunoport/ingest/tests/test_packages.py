@@ -310,21 +310,12 @@ def test_a_file_completing_after_the_submit_is_refused(settings, workspace, uplo
     assert list(package.files.values_list("relative_path", flat=True)) == ["a.txt"]
 
 
-def test_the_portal_upload_template_links_each_writable_workspace(rf, workspace, uploader):
-    from django.template.loader import render_to_string
-
-    from immunoport.workspaces.permissions import writable_workspaces_of
-
-    request = rf.get("/upload/")
-    request.user = uploader
-    html = render_to_string(
-        "portal/upload.html",
-        {
-            "section": {"label": "Upload", "summary": "Deposit study data"},
-            "links": [],
-            "workspaces": writable_workspaces_of(uploader),
-        },
-        request=request,
-    )
+def test_the_portal_upload_page_links_each_writable_workspace(
+    client, sign_in, workspace, other_workspace, uploader
+):
+    assert "Sign in</a> to upload" in client.get("/upload/").content.decode()
+    sign_in(client, uploader)
+    html = client.get("/upload/").content.decode()
     assert f'href="/workspaces/{workspace.pk}/upload/"' in html
     assert f'href="/workspaces/{workspace.pk}/packages/"' in html
+    assert other_workspace.name not in html
