@@ -48,10 +48,11 @@ by a load that fails are deleted again.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from django.core.files.storage import default_storage
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from immunoport.core.accessions import issue_accessions
@@ -67,6 +68,9 @@ from immunoport.validation.parser import LINE, FileProblem, TemplateFile, parse_
 from immunoport.workspaces.models import Workspace
 
 Progress = Callable[[str, int], None]
+# A study model, read as Any: django-stubs types Field.column as optional and knows
+# neither related_model's _meta nor accession_prefix on AccessionedRecord subclasses.
+Model = Any
 
 LIST_SEPARATOR = ";"
 _TEMPLATE_SUFFIXES = (".txt", ".xlsx")
@@ -261,7 +265,8 @@ def _implied_links(block: _Block, mapping: dict) -> list[str]:
     names its expsample and its biosample, so it is an expsample_2_biosample row."""
     named = {t for c in block.columns if c.db_column == "user_defined_id" for t in _tables(c)}
     out = []
-    for table, model in models_by_table().items():
+    models: dict[str, Model] = models_by_table()
+    for table, model in models.items():
         if "_2_" not in table or table in mapping or _accessioned(table):
             continue
         targets = [
@@ -291,7 +296,7 @@ def _mapping(block: _Block) -> dict[str, dict[str, Column]]:
             for other in present - {table}:
                 if column.data_column == f"{other}_{column.db_column}":
                     table = other
-            out.setdefault(table, {}).setdefault(column.db_column, column)
+            out.setdefault(table, {}).setdefault(column.db_column or "", column)
     return out
 
 
@@ -395,7 +400,7 @@ class _State:
         self,
         block: _Block,
         table: str,
-        model: type[models.Model],
+        model: Model,
         mapped: dict[str, Column],
     ) -> pl.DataFrame | None:
         """The block's rows as rows of ``table``: typed, references resolved."""
@@ -604,7 +609,7 @@ class _State:
         self,
         block: _Block,
         table: str,
-        model: type[models.Model],
+        model: Model,
         mapped: dict[str, Column],
         frame: pl.DataFrame,
     ) -> None:
@@ -648,9 +653,7 @@ class _State:
         if old.height:
             self.update(table, model, old.drop(_KEY, LINE).rename({_ACCESSION: pk}), values)
 
-    def update(
-        self, table: str, model: type[models.Model], frame: pl.DataFrame, values: list[str]
-    ) -> None:
+    def update(self, table: str, model: Model, frame: pl.DataFrame, values: list[str]) -> None:
         """Rewrite records in place: the stored row with the template's values over it.
 
         The old rows are deleted and the merged rows inserted with the same accessions
@@ -683,7 +686,7 @@ class _State:
         self,
         block: _Block,
         table: str,
-        model: type[models.Model],
+        model: Model,
         frame: pl.DataFrame,
         accessioned: bool,
     ) -> None:
@@ -726,7 +729,7 @@ class _State:
         insert_frame(model, frame.with_columns(workspace_id=pl.lit(self.workspace.pk)))
 
     def not_yet_stored(
-        self, model: type[models.Model], frame: pl.DataFrame, key: list[str] | None
+        self, model: Model, frame: pl.DataFrame, key: list[str] | None
     ) -> pl.DataFrame:
         """Rows the workspace does not hold yet (on the table's key, else on every column)."""
         columns = key if key and all(k in frame.columns for k in key) else frame.columns
@@ -739,9 +742,7 @@ class _State:
         stored = stored.select(pl.col(c).cast(frame.schema[c]) for c in columns)
         return frame.join(stored, on=columns, how="anti", nulls_equal=True)
 
-    def replace(
-        self, table: str, model: type[models.Model], column: str, owner: str, accessions: set
-    ) -> None:
+    def replace(self, table: str, model: Model, column: str, owner: str, accessions: set) -> None:
         """Delete ``table``'s rows of updated owners; the owners' history keeps them."""
         columns = [f.column for f in model._meta.concrete_fields if f.column != "workspace_id"]
         ordered = sorted(accessions)
@@ -824,7 +825,7 @@ class _State:
                     self.result._add("file_info", "created", 1)
                 if link is not None and owner is not None:
                     link_rows.append((owner, infos[path]))
-            if link is not None and link_rows:
+            if link is not None and own is not None and link_rows:
                 rows = pl.DataFrame(
                     link_rows, schema={"owner": pl.String, "file_info_id": pl.Int64}, orient="row"
                 )
@@ -864,7 +865,7 @@ class _State:
                     **{f"{column}__in": ids[start : start + _IN_CHUNK]}
                 ).values_list(column, flat=True)
                 orphans -= set(linked)
-        ids, names = sorted(orphans), []
+        ids, names = sorted(orphans), list[str]()
         for start in range(0, len(ids), _IN_CHUNK):
             rows = file_info._base_manager.filter(
                 workspace=self.workspace, pk__in=ids[start : start + _IN_CHUNK]
@@ -874,7 +875,12 @@ class _State:
         if not names:
             return
         self.result._add("file_info", "replaced", len(names))
-        transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
+
+        def delete_stored() -> None:
+            for name in names:
+                default_storage.delete(name)
+
+        transaction.on_commit(delete_stored)
 
     def write_history(self, user, package_id: str | None) -> None:
         """One RecordHistory row per updated record: its values, and under "replaced"
@@ -896,13 +902,16 @@ class _State:
                 )
             )
             history = history.join(replaced, on=["table_name", "accession"], how="left")
-            values = pl.when(pl.col("replaced").is_null()).then(pl.col("values"))
-            values = values.otherwise(
-                pl.concat_str(
-                    pl.col("values").str.strip_suffix("}"),
-                    pl.lit(', "replaced": {'),
-                    "replaced",
-                    pl.lit("}}"),
+            values = (
+                pl.when(pl.col("replaced").is_null())
+                .then(pl.col("values"))
+                .otherwise(
+                    pl.concat_str(
+                        pl.col("values").str.strip_suffix("}"),
+                        pl.lit(', "replaced": {'),
+                        "replaced",
+                        pl.lit("}}"),
+                    )
                 )
             )
             history = history.with_columns(values.alias("values"))
@@ -935,7 +944,7 @@ def _id_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _fetch(
-    model: type[models.Model], workspace: Workspace, by: str, values: list, columns: list[str]
+    model: Model, workspace: Workspace, by: str, values: list, columns: list[str]
 ) -> pl.DataFrame:
     """``columns`` of the workspace's rows whose column ``by`` is one of ``values``."""
     fields = {f.column: f for f in model._meta.concrete_fields}
@@ -986,7 +995,7 @@ def _cast(column: str, internal: str) -> pl.Expr:
     return text.cast(dtype, strict=False)
 
 
-def _unique_key(model: type[models.Model]) -> list[str] | None:
+def _unique_key(model: Model) -> list[str] | None:
     for constraint in model._meta.constraints:
         if constraint.name.endswith("_immport_key"):
             return [model._meta.get_field(name).column for name in constraint.fields]
