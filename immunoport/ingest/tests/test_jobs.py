@@ -329,6 +329,14 @@ services.run_package(sys.argv[1], 1)
 """
 
 
+def database_url_of(connection) -> str:
+    """The test database, named for another process (SQLite file or PostgreSQL)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgresql://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_in_the_middle_of_a_load_leaves_nothing_half_loaded(
     settings, workspace, uploader, loader, tmp_path
@@ -349,7 +357,7 @@ def test_a_worker_killed_in_the_middle_of_a_load_leaves_nothing_half_loaded(
         env={
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "immunoport.settings",
-            "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+            "DATABASE_URL": database_url_of(connection),
             "IMMUNOPORT_FILES_DIR": str(settings.MEDIA_ROOT),
         },
     )
