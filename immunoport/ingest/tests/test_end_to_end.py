@@ -21,6 +21,7 @@ from immunoport.ingest.tests.packages import (
     valid_files,
 )
 from immunoport.studies import models as m
+from immunoport.tus.models import Upload
 from immunoport.workspaces.models import Membership
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("immediate_tasks")]
@@ -107,7 +108,10 @@ def test_a_zip_package_goes_up_over_http_and_its_records_get_accessions(
     assert link.expsample.user_defined_id == "es_1_d0"
     assert link.file_info.filesize_bytes == len(FCS)
     uploaded = package.files.get()
-    assert uploaded.sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert uploaded.sha256 == digest
+    # the client sent the whole file's checksum, which the server checked at the end
+    assert Upload.objects.get().metadata["sha256"] == digest
     stored = [name for name in _stored_names() if name.endswith("plate1.fcs")]
     assert len(stored) == 1
     with default_storage.open(stored[0]) as fcs:

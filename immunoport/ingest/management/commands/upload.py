@@ -7,6 +7,7 @@ is run again with ``--package`` (the id it printed), from the last byte the serv
 """
 
 import argparse
+import hashlib
 import io
 import os
 import time
@@ -43,6 +44,16 @@ class _KeptOpen(io.BufferedReader):
 
     def really_close(self) -> None:
         super().close()
+
+
+def sha256_of(stream) -> str:
+    """The SHA-256 of a seekable stream, read in 1 MiB pieces; the stream is rewound."""
+    digest = hashlib.sha256()
+    stream.seek(0)
+    for piece in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(piece)
+    stream.seek(0)
+    return digest.hexdigest()
 
 
 def files_of(paths: list[Path]) -> list[tuple[Path, str]]:
@@ -167,11 +178,14 @@ class Command(BaseCommand):
             "package": package_id,
             "relativePath": relative,
             "filename": Path(relative).name,
+            # the server checks the whole file against this when the last chunk is in
+            "sha256": sha256_of(stream),
         }
         options = {
             "file_stream": stream,
             "chunk_size": chunk,
             "metadata": metadata,
+            "upload_checksum": True,  # each chunk carries its checksum, checked on arrival
             "retries": 5,
             "retry_delay": 3,
             "store_url": True,
