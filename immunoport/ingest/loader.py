@@ -432,8 +432,6 @@ class _State:
             if f.is_relation and not f.null and f.column in values and f.column != "workspace_id"
         ]
         keep = pl.lit(True)
-        for c in required_refs:
-            keep = keep & pl.col(c).is_not_null()
         results = [
             c
             for c, column in mapped.items()
@@ -456,6 +454,11 @@ class _State:
                 continue
             frame = self.resolve(block, frame, c, f.related_model._meta.db_table, sources[c])
         frame = self.inherit(table, fields, frame)
+        # a required reference may be one the row only inherits (an hai_result's
+        # subject and arm come from its biosample): rows lacking one are dropped after
+        frame = frame.filter(*(pl.col(c).is_not_null() for c in required_refs))
+        if frame.is_empty():
+            return None
         for (implied_table, column_name), value in _IMPLIED.get(
             block.template.file_name, {}
         ).items():
