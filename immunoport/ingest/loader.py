@@ -323,6 +323,7 @@ class _State:
         self.unlinked_files: set[int] = set()  # file_info of replaced file links
         self.replaced: set[tuple[str, str]] = set()  # (table, owner table) done
         self.context: dict[str, str] = {}  # e.g. the study of a compound template
+        self.file_infos: dict[Path, int] = {}  # file_info of the files stored
 
     # --- identifiers ---------------------------------------------------------------
 
@@ -405,16 +406,18 @@ class _State:
     ) -> pl.DataFrame | None:
         """The block's rows as rows of ``table``: typed, references resolved."""
         fields = {f.column: f for f in model._meta.concrete_fields}
-        pk = model._meta.pk.column
         values: dict[str, pl.Expr] = {c: pl.col(column.key) for c, column in mapped.items()}
         sources: dict[str, str] = {c: column.name for c, column in mapped.items()}
         for f in fields.values():
-            if not f.is_relation or f.column in values or f.column in {pk, "workspace_id"}:
+            # a primary key that is a reference (expsample_mbaa_detail's expsample) too
+            if not f.is_relation or f.column in values or f.column == "workspace_id":
                 continue
             target = f.related_model._meta.db_table
             identity = self.identity(block, target, table)
             if identity is not None:
                 values[f.column], sources[f.column] = identity
+        if "file_info_id" in values and "file_info_id" not in mapped and "result_schema" in fields:
+            values.setdefault("result_schema", pl.lit("OTHER"))  # as store_files links
         data = block.data
         frame = data.select(LINE, *(e.alias(c) for c, e in values.items()))
         for c, column in mapped.items():
@@ -488,6 +491,20 @@ class _State:
                 return pl.col(column.key), column.name
         if target in self.context and block.section:
             return pl.lit(self.context[target]), target
+        if target == "file_info":
+            named = [
+                c for c in block.columns if c.names_package_file and c.key in block.data.columns
+            ]
+            if not named:
+                # A result template (HAI_Results.txt) fills expsample_2_file_info though
+                # no column names a file: its rows link to the template file itself.
+                return pl.lit(self.file_info(block, block.path, "template file")), target
+            if len(named) == 1 and not named[0].is_list:  # FCM_Derived_data's Workspace File
+                column = named[0]
+                names = block.data[column.key].drop_nulls().unique().to_list()
+                ids = {n: self.file_info(block, n, column.name) for n in names}
+                expr = pl.col(column.key).replace_strict(ids, default=None, return_dtype=pl.Int64)
+                return expr, column.name
         return None
 
     def resolve(
@@ -513,6 +530,7 @@ class _State:
 
     def inherit(self, table: str, fields: dict, frame: pl.DataFrame) -> pl.DataFrame:
         """A result's copies of its biosample's columns, and its arm (by subject)."""
+        frame = self.through_links(fields, frame)
         biosample = fields.get("biosample_accession")
         if biosample is not None and table != "biosample" and biosample.is_relation:
             parent = models_by_table()["biosample"]
@@ -568,6 +586,37 @@ class _State:
                     else pl.col("_parent_arm")
                 ).alias("arm_accession")
             ).drop("_parent_arm")
+        return frame
+
+    def through_links(self, fields: dict, frame: pl.DataFrame) -> pl.DataFrame:
+        """References the rows do not name, found from a record they do name: a result
+        in HAI_Results.txt names its expsample; the expsample names its experiment, and
+        its expsample_2_biosample row its biosample."""
+        models: dict[str, Model] = models_by_table()
+        named = {
+            c: f.related_model._meta.db_table
+            for c, f in fields.items()
+            if f.is_relation and c in frame.columns and c != "workspace_id"
+        }
+        for c, f in fields.items():
+            if not f.is_relation or c in frame.columns or c == "workspace_id":
+                continue
+            target = f.related_model._meta.db_table
+            for by, source in named.items():
+                values = frame[by].drop_nulls().unique().to_list()
+                record = models.get(source)
+                own = {g.column: g for g in record._meta.concrete_fields} if record else {}
+                if record is not None and c in own and own[c].is_relation:  # its experiment
+                    pk = record._meta.pk.column
+                    rows = _fetch(record, self.workspace, pk, values, [pk, c]).rename({pk: by})
+                else:
+                    link = models.get(f"{source}_2_{target}")
+                    columns = {g.column for g in link._meta.concrete_fields} if link else set()
+                    if link is None or not {by, c} <= columns:
+                        continue
+                    rows = _fetch(link, self.workspace, by, values, [by, c])
+                frame = frame.join(rows.unique(by, keep="first"), on=by, how="left")
+                break
         return frame
 
     def typed(
@@ -781,7 +830,6 @@ class _State:
         if not columns:
             return
         models = models_by_table()
-        file_info = models["file_info"]
         own = next(iter(block.defines), None)
         link = models.get(f"{own}_2_file_info") if own else None
         id_column = next(
@@ -816,16 +864,7 @@ class _State:
                         column=column.name,
                     )
                 if path not in infos:
-                    stored, size = self.files.store(path)
-                    info = file_info._default_manager.create(
-                        workspace=self.workspace,
-                        name=stored[-250:],
-                        original_file_name=path.name[:250],
-                        filesize_bytes=size,
-                        detail=f"{block.template.file_name}: {column.name}"[:100],
-                    )
-                    infos[path] = info.pk
-                    self.result._add("file_info", "created", 1)
+                    infos[path] = self.file_info(block, name, column.name)
                 if link is not None and owner is not None:
                     link_rows.append((owner, infos[path]))
             if link is not None and own is not None and link_rows:
@@ -848,6 +887,24 @@ class _State:
                     rows.with_columns(pl.lit(0).alias(LINE)),
                     False,
                 )
+
+    def file_info(self, block: _Block, name: str, detail: str) -> int:
+        """The file_info row of the package's file ``name``, stored once per load."""
+        path = self.files.find(name)
+        if path is None:
+            raise LoadError(f"the file '{name}' is not in the package", file=block.path)
+        if path not in self.file_infos:
+            stored, size = self.files.store(path)
+            info = models_by_table()["file_info"]._default_manager.create(
+                workspace=self.workspace,
+                name=stored[-250:],
+                original_file_name=path.name[:250],
+                filesize_bytes=size,
+                detail=f"{block.template.file_name}: {detail}"[:100],
+            )
+            self.file_infos[path] = info.pk
+            self.result._add("file_info", "created", 1)
+        return self.file_infos[path]
 
     def _record(self, table: str, accessions: list, udis: list, action: str) -> None:
         self.result.records += [

@@ -20,6 +20,11 @@ GOLDEN = Path(__file__).resolve().parents[2] / "validation" / "tests" / "package
 
 Rows = list[dict[str, str]]
 
+# The smallest FCS 3.0 file: a header and a TEXT segment naming one parameter.
+FCS = (
+    b"FCS3.0    " + b"%8d%8d%8d%8d%8d%8d" % (58, 120, 0, 0, 0, 0) + b"|$TOT|0|$PAR|1|$P1N|FSC-A|"
+).ljust(200, b" ")
+
 
 @dataclass(frozen=True)
 class Expect:
@@ -37,10 +42,11 @@ class Case:
     files: dict[str, Rows]
     expect: tuple[Expect, ...]
     counts: dict[str, int] = field(default_factory=dict)
+    broken: str | None = None  # why the loader cannot load it yet (an xfail)
     extra: dict[str, bytes] = field(default_factory=dict)  # other files of the package
 
     def __str__(self) -> str:
-        return "+".join(self.files)
+        return "+".join([*self.files, *(n for n in self.extra if n.endswith(".txt"))])
 
 
 def write_template(folder: Path, file_name: str, rows: Rows) -> None:
@@ -585,6 +591,358 @@ CASES = [
     ),
 ]
 
+CASES += [
+    Case(
+        files={
+            "experimentSamples.Neutralizing_Antibody_Titer.txt": expsamples(
+                "Virus Neutralization",
+                [
+                    {
+                        "Virus Strain Reported": "B/Victoria/2/87",
+                        "Value Reported": "80",
+                        "Unit Reported": "titer",
+                    },
+                    {
+                        "Virus Strain Reported": "B/Victoria/2/87",
+                        "Value Reported": "320",
+                        "Unit Reported": "titer",
+                    },
+                ],
+            )
+        },
+        expect=(
+            Expect(
+                "neut_ab_titer_result",
+                {"expsample__user_defined_id": "es_x0"},
+                {
+                    "virus_strain_reported": "B/Victoria/2/87",
+                    "value_reported": "80",
+                    "subject__user_defined_id": "sub_1",
+                },
+            ),
+        ),
+        counts={"neut_ab_titer_result": 2},
+    ),
+    Case(
+        files={
+            "experimentSamples.QRT-PCR.txt": expsamples(
+                "Q-PCR",
+                [
+                    {
+                        "Gene Symbol Name": "IFNG",
+                        "Value Reported": "2.5",
+                        "Unit Reported": "fold change",
+                        "Gene ID": "3458",
+                    },
+                    {
+                        "Gene Symbol Name": "IFNG",
+                        "Value Reported": "0.8",
+                        "Unit Reported": "fold change",
+                        "Gene ID": "3458",
+                    },
+                ],
+            )
+        },
+        expect=(
+            Expect(
+                "pcr_result",
+                {"expsample__user_defined_id": "es_x1"},
+                {"value_reported": "0.8", "unit_reported": "fold change", "gene_id": "3458"},
+            ),
+        ),
+        counts={"pcr_result": 2},
+    ),
+    Case(
+        files={
+            "reagents.Flow_Cytometry.txt": [
+                {
+                    "User Defined ID": "rea_cd4",
+                    "Manufacturer": "Demo Reagents",
+                    "Catalog Number": "FC-4",
+                    "Analyte Reported": "CD4",
+                    "Clone Name": "RPA-T4",
+                    "Reporter Name": "FITC",
+                },
+                {
+                    "User Defined ID": "rea_cd8",
+                    "Manufacturer": "Demo Reagents",
+                    "Catalog Number": "FC-8",
+                    "Analyte Reported": "CD8",
+                    "Clone Name": "SK1",
+                    "Reporter Name": "PE",
+                },
+            ],
+            "experimentSamples.Flow_Cytometry.txt": [
+                {
+                    **row,
+                    "Reagent ID(s)": "rea_cd4;rea_cd8",
+                    ".Fcs Result File": f"tube{n}.fcs",
+                    "Compensation Or Control File Name(s)": "compensation.fcs",
+                }
+                for n, row in enumerate(expsamples("Flow Cytometry", [{}, {}]))
+            ],
+        },
+        extra={"tube0.fcs": FCS, "tube1.fcs": FCS, "compensation.fcs": FCS},
+        expect=(
+            Expect(
+                "reagent",
+                {"user_defined_id": "rea_cd8"},
+                {"analyte_reported": "CD8", "clone_name": "SK1", "reporter_name": "PE"},
+                prefix="ESR",
+            ),
+            Expect(
+                "expsample_2_file_info",
+                {
+                    "expsample__user_defined_id": "es_x1",
+                    "file_info__original_file_name": "tube1.fcs",
+                },
+                {"file_info__detail": "experimentSamples.Flow_Cytometry.txt: .Fcs Result File"},
+            ),
+            Expect(
+                "experiment",
+                {"user_defined_id": "exp_other"},
+                {"measurement_technique": "Flow Cytometry"},
+            ),
+        ),
+        counts={"expsample_2_reagent": 3 + 4, "expsample_2_file_info": 4, "file_info": 1 + 3},
+    ),
+    Case(
+        files={
+            "Reagent_Sets.txt": [
+                {
+                    "User Defined ID": "set_1",
+                    "Reagent ID(s)": "rea_il6",
+                    "Description": "The cytokine kit",
+                    "Name": "Cytokines",
+                    "Type": "ELISA",
+                }
+            ]
+        },
+        expect=(
+            Expect("reagent", {"user_defined_id": "set_1"}, {"name": "Cytokines"}, prefix="ESR"),
+            Expect(
+                "reagent_set_2_reagent",
+                {"reagent__user_defined_id": "rea_il6"},
+                {"reagent_set__user_defined_id": "set_1"},
+            ),
+        ),
+    ),
+    Case(
+        files={
+            "publicRepositories.txt": [
+                {
+                    "Expsample ID": "es_1_d0",
+                    "Repository Name": "GEO",
+                    "Repository Accession": "GSM1",
+                },
+                {
+                    "Expsample ID": "es_2_d0",
+                    "Repository Name": "GEO",
+                    "Repository Accession": "GSM2",
+                },
+            ]
+        },
+        expect=(
+            Expect(
+                "expsample_public_repository",
+                {"expsample__user_defined_id": "es_2_d0"},
+                {"repository_name": "GEO", "repository_accession": "GSM2"},
+            ),
+        ),
+        counts={"expsample_public_repository": 2},
+    ),
+    Case(
+        files={
+            "HAI_Results.txt": [
+                {
+                    "Expsample ID": "es_1_d0",
+                    "Virus Strain Reported": "A/Texas/50/2012",
+                    "Value Reported": "20",
+                    "Unit Reported": "titer",
+                },
+                {
+                    "Expsample ID": "es_2_d0",
+                    "Virus Strain Reported": "A/Texas/50/2012",
+                    "Value Reported": "640",
+                    "Unit Reported": "titer",
+                },
+            ]
+        },
+        expect=(
+            Expect(
+                "hai_result",
+                {"expsample__user_defined_id": "es_2_d0"},
+                {
+                    "value_reported": "640",
+                    "biosample__user_defined_id": "bs_2_d0",
+                    "subject__user_defined_id": "sub_2",
+                    "arm__user_defined_id": "arm_placebo",
+                },
+            ),
+            # the results file itself is linked to each expsample it holds results of
+            Expect(
+                "expsample_2_file_info",
+                {"expsample__user_defined_id": "es_1_d0"},
+                {"file_info__original_file_name": "HAI_Results.txt"},
+            ),
+        ),
+        counts={"hai_result": 2, "expsample_2_file_info": 2},
+    ),
+]
+
+STUDY_DESIGN_EDIT = b"""study_design_edit\tSchema Version 3.36
+Please do not delete or edit this column
+Column Name
+
+study_link
+Study ID\tName\tValue
+flu_vax_2021\tTrial registry\thttps://example.org/trial/1
+flu_vax_2021\tProject page\thttps://example.org/project
+
+study_pubmed
+Study ID\tPubmed ID\tDOI\tTitle\tJournal\tYear\tMonth\tIssue\tPages\tAuthors
+flu_vax_2021\t12345678\t\tAntibodies after vaccination\tJ Demo\t2022\t\t\t\tCurie M
+
+planned_visit
+Study ID\tUser Defined ID\tName\tOrder Number\tMin Start Day\tMax Start Day\tStart Rule\tEnd Rule
+flu_vax_2021\tpv_d7\tDay 7\t3\t7\t8\t\t
+"""
+
+CASES += [
+    Case(
+        files={},
+        extra={"study_design_edit.txt": STUDY_DESIGN_EDIT},
+        expect=(
+            Expect(
+                "study_link",
+                {"name": "Project page"},
+                {"value": "https://example.org/project", "study__user_defined_id": "flu_vax_2021"},
+            ),
+            Expect(
+                "study_pubmed",
+                {"pubmed_id": "12345678"},
+                {"title": "Antibodies after vaccination", "study__user_defined_id": "flu_vax_2021"},
+            ),
+            Expect(
+                "planned_visit",
+                {"user_defined_id": "pv_d7"},
+                {"name": "Day 7", "order_number": 3, "study__user_defined_id": "flu_vax_2021"},
+                prefix="PV",
+            ),
+        ),
+        counts={"study_link": 2, "planned_visit": 3, "study": 1},
+    ),
+    Case(
+        files={
+            "reagents.HAI.txt": [
+                {"User Defined ID": "rea_hai", "Manufacturer": "Demo", "Catalog Number": "H-1"}
+            ],
+            "experimentSamples.MBAA.txt": [
+                {
+                    **row,
+                    "Reagent ID(s)": "rea_il6",
+                    "ImmPort Template?": "No",
+                    "Assay ID": "plate_1",
+                    "Dilution Factor": "2",
+                    "Plate Type": "Not Specified",
+                }
+                for row in expsamples("Luminex xMAP", [{}, {}])
+            ],
+        },
+        expect=(
+            Expect("reagent", {"user_defined_id": "rea_hai"}, {"catalog_number": "H-1"}),
+            Expect(
+                "expsample_mbaa_detail",
+                {"expsample__user_defined_id": "es_x1"},
+                {"assay_id": "plate_1", "dilution_factor": "2"},
+            ),
+        ),
+        counts={"expsample_mbaa_detail": 2},
+    ),
+    Case(
+        files={
+            "PCR_Results.txt": [
+                {
+                    "Expsample ID": "es_1_d0",
+                    "Gene Symbol Name": "IL6",
+                    "Value Reported": "1.5",
+                    "Unit Reported": "fold change",
+                },
+                {
+                    "Expsample ID": "es_2_d0",
+                    "Gene Symbol Name": "IL6",
+                    "Value Reported": "3.5",
+                    "Unit Reported": "fold change",
+                },
+            ]
+        },
+        expect=(
+            Expect(
+                "pcr_result",
+                {"expsample__user_defined_id": "es_2_d0"},
+                {"value_reported": "3.5", "subject__user_defined_id": "sub_2"},
+            ),
+        ),
+        counts={"pcr_result": 2},
+    ),
+    Case(
+        files={
+            "FCM_Derived_data.txt": [
+                {
+                    "Expsample ID": "es_1_d0",
+                    "Population Name Reported": "CD4+ T cells",
+                    "Gating Definition Reported": "CD3+CD4+",
+                    "Population Statistic (count, percentile, etc)": "35.2",
+                    "Population Stat Unit Reported": "% of CD3+",
+                    "Workspace File": "gating.wsp",
+                },
+                {
+                    "Expsample ID": "es_2_d0",
+                    "Population Name Reported": "CD4+ T cells",
+                    "Gating Definition Reported": "CD3+CD4+",
+                    "Population Statistic (count, percentile, etc)": "41.0",
+                    "Population Stat Unit Reported": "% of CD3+",
+                    "Workspace File": "gating.wsp",
+                },
+            ]
+        },
+        extra={"gating.wsp": b"<Workspace/>"},
+        expect=(
+            Expect(
+                "fcs_analyzed_result",
+                {"expsample__user_defined_id": "es_2_d0"},
+                {
+                    "population_name_reported": "CD4+ T cells",
+                    "population_statistic_reported": "41.0",
+                    "subject__user_defined_id": "sub_2",
+                },
+            ),
+        ),
+        counts={"fcs_analyzed_result": 2},
+    ),
+    Case(
+        files={
+            "HLA_Typing.txt": [
+                {
+                    "Expsample ID": "es_1_d0",
+                    "Ancestral Population": "Europe",
+                    "HLA-A Allele 1": "A*02:01",
+                    "HLA-A Allele 2": "A*01:01",
+                }
+            ]
+        },
+        expect=(
+            Expect(
+                "hla_typing_result",
+                {"expsample__user_defined_id": "es_1_d0"},
+                {"allele_1": "A*02:01", "allele_2": "A*01:01"},
+            ),
+        ),
+        broken="the registry maps every locus's alleles to hla_typing_result.allele_1/2 "
+        "and gives neither locus_name nor result_set_id: one row per locus is not derivable",
+    ),
+]
+
 
 @pytest.fixture(autouse=True)
 def _files(settings, tmp_path):
@@ -599,7 +957,14 @@ def _files(settings, tmp_path):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(reason=c.broken, strict=True)) if c.broken else c
+        for c in CASES
+    ],
+    ids=str,
+)
 def test_a_filled_template_loads_into_its_tables(workspace, tmp_path, case):
     folder = tmp_path / "package"
     shutil.copytree(GOLDEN, folder)
