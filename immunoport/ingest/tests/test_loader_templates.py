@@ -944,6 +944,158 @@ CASES += [
 ]
 
 
+def results(table: str, rows: Rows, expect: dict[str, object], broken: str | None = None) -> dict:
+    """A standalone result file's rows for the golden es_1_d0 and es_2_d0, and what the
+    second one's result holds (besides what it inherits from its biosample)."""
+    ids = ({"Expsample ID": "es_1_d0"}, {"Expsample ID": "es_2_d0"})
+    return {
+        "broken": broken,
+        "rows": [{**i, **row} for i, row in zip(ids, rows, strict=True)],
+        "expect": Expect(
+            table,
+            {"expsample__user_defined_id": "es_2_d0"},
+            {
+                **expect,
+                "subject__user_defined_id": "sub_2",
+                "biosample__user_defined_id": "bs_2_d0",
+            },
+        ),
+    }
+
+
+RESULT_FILES = {
+    "ELISPOT_Results.txt": results(
+        "elispot_result",
+        [
+            {
+                "Analyte Reported": "IL4",
+                "Spot Number Reported": "12",
+                "Cell Number Reported": "1e5",
+            },
+            {
+                "Analyte Reported": "IL4",
+                "Spot Number Reported": "30",
+                "Cell Number Reported": "1e5",
+            },
+        ],
+        {"analyte_reported": "IL4", "spot_number_reported": "30"},
+    ),
+    "Virus_Neutralization_Results.txt": results(
+        "neut_ab_titer_result",
+        [
+            {"Virus Strain Reported": "H1N1", "Value Reported": "40", "Unit Reported": "titer"},
+            {"Virus Strain Reported": "H1N1", "Value Reported": "80", "Unit Reported": "titer"},
+        ],
+        {"virus_strain_reported": "H1N1", "value_reported": "80"},
+    ),
+    "KIR_Typing.txt": results(
+        "kir_typing_result",
+        [
+            {"KIR Haplotype": "A/A", "Allele 1": "KIR2DL1*001"},
+            {"KIR Haplotype": "A/B", "Allele 1": "KIR2DL1*003", "Allele 2": "KIR2DS4*001"},
+        ],
+        {"kir_haplotype": "A/B", "allele_2": "KIR2DS4*001"},
+    ),
+    "RNA_SEQ_Results.txt": results(
+        "rna_seq_result",
+        [
+            {
+                "Reference Transcript ID": f"ENST0000000{n}",
+                "Repository Name": "Ensembl",
+                "Transcript Type Reported": "protein_coding",
+                "Result Unit Reported": "TPM",
+                "Value Reported": value,
+            }
+            for n, value in ((1, "12.0"), (2, "3.25"))
+        ],
+        {"reference_transcript_id": "ENST00000002", "value_reported": "3.25"},
+        broken="rna_seq_result is not a table of the DR34 data model the study models are "
+        "generated from (immport-data-model.json lists it as dropped): its rows are not loaded",
+    ),
+}
+
+CASES += [
+    Case(
+        files={name: spec["rows"]},
+        expect=(
+            spec["expect"],
+            Expect(
+                "expsample_2_file_info",
+                {"expsample__user_defined_id": "es_1_d0"},
+                {"file_info__original_file_name": name},
+            ),
+        ),
+        counts={spec["expect"].table: 2},
+        broken=spec.get("broken"),
+    )
+    for name, spec in RESULT_FILES.items()
+]
+
+CASES += [
+    Case(
+        files={
+            "immuneExposure.txt": [
+                {
+                    "Subject ID": "sub_2",
+                    "Arm Or Cohort ID": "arm_placebo",
+                    "Exposure Process Reported": "vaccination",
+                    "Exposure Material Reported": "inactivated influenza vaccine",
+                }
+            ]
+        },
+        expect=(
+            Expect(
+                "immune_exposure",
+                {"subject__user_defined_id": "sub_2", "exposure_process_reported": "vaccination"},
+                {
+                    "exposure_material_preferred": "inactivated influenza vaccine",
+                    "arm__user_defined_id": "arm_placebo",
+                },
+            ),
+        ),
+    ),
+    Case(
+        files={
+            "experimentSamples.RNA_Sequencing.txt": [
+                {**row, "ImmPort Template?": "No", "Repository Name": "GEO", **repository}
+                for row, repository in zip(
+                    expsamples("RNA sequencing", [{}, {}]),
+                    ({"Repository Accession": "GSM11"}, {"Repository Accession": "GSM12"}),
+                    strict=True,
+                )
+            ]
+        },
+        expect=(
+            Expect(
+                "expsample_public_repository",
+                {"expsample__user_defined_id": "es_x1"},
+                {"repository_name": "GEO", "repository_accession": "GSM12"},
+            ),
+        ),
+        counts={"expsample_public_repository": 2},
+    ),
+    Case(
+        files={
+            "experimentSamples.Other.txt": [
+                {**row, "Result File Name": "other.csv"} for row in expsamples("Other", [{}, {}])
+            ]
+        },
+        extra={"other.csv": b"a,b\n1,2\n"},
+        expect=(
+            Expect(
+                "expsample_2_file_info",
+                {"expsample__user_defined_id": "es_x1"},
+                {"file_info__original_file_name": "other.csv"},
+            ),
+            Expect(
+                "experiment", {"user_defined_id": "exp_other"}, {"measurement_technique": "Other"}
+            ),
+        ),
+        counts={"expsample": 5, "expsample_2_biosample": 5},
+    ),
+]
+
+
 @pytest.fixture(autouse=True)
 def _files(settings, tmp_path):
     """Stored files go to a folder of the test's own."""
