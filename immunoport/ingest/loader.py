@@ -836,6 +836,7 @@ class _State:
             (c for c in block.columns if c.db_column == "user_defined_id" and own in _tables(c)),
             None,
         )
+        linked: set[tuple[str, int]] = set()  # a file two columns of a row name: one link
         for column in columns:
             names = (
                 block.data.select(
@@ -866,7 +867,9 @@ class _State:
                 if path not in infos:
                     infos[path] = self.file_info(block, name, column.name)
                 if link is not None and owner is not None:
-                    link_rows.append((owner, infos[path]))
+                    if (owner.lower(), infos[path]) not in linked:
+                        link_rows.append((owner, infos[path]))
+                    linked.add((owner.lower(), infos[path]))
             if link is not None and own is not None and link_rows:
                 rows = pl.DataFrame(
                     link_rows, schema={"owner": pl.String, "file_info_id": pl.Int64}, orient="row"

@@ -1096,6 +1096,111 @@ CASES += [
 ]
 
 
+# Every reagent template is the reagent table with its kind's columns.
+REAGENT_KINDS = [
+    "Array",
+    "ELISPOT",
+    "MBAA",
+    "CyTOF",
+    "Neutralizing_Antibody_Titer",
+    "PCR",
+    "Sequencing",
+    "Virus_Neutralization",
+    "HLA_Typing",
+    "KIR_Typing",
+    "Other",
+]
+CASES += [
+    Case(
+        files={
+            f"reagents.{kind}.txt": [
+                {
+                    "User Defined ID": f"rea_{n}",
+                    "Manufacturer": "Demo Reagents",
+                    "Catalog Number": f"{kind}-{n}",
+                    **(
+                        {"Analyte Reported": "IL2"}
+                        if "Analyte Reported" in templates()[f"reagents.{kind}.txt"].header
+                        else {}
+                    ),
+                    **(
+                        {"Clone Name": "MQ1", "Reporter Name": "APC"}
+                        if "Clone Name" in templates()[f"reagents.{kind}.txt"].header
+                        else {}
+                    ),
+                }
+                for n in (1, 2)
+            ]
+        },
+        expect=(
+            Expect(
+                "reagent",
+                {"user_defined_id": "rea_2"},
+                {"manufacturer": "Demo Reagents", "catalog_number": f"{kind}-2"},
+                prefix="ESR",
+            ),
+        ),
+        counts={"reagent": 3},
+    )
+    for kind in REAGENT_KINDS
+]
+
+# Expsample templates whose results are files: (technique, the file columns to fill).
+FILE_EXPSAMPLES = {
+    "CYTOF": ("CyTOF", ["Result File Name"]),
+    "Gene_Expression_Array": ("DNA microarray", ["Additional Result File Names"]),
+    "Genotyping_Array": ("SNP microarray", ["Additional Result File Names"]),
+    "HLA": ("HLA Typing", ["Result File Name"]),
+    "KIR": ("KIR Typing", ["Result File Name"]),
+    "Image_Histology": ("Histopathology", ["Result File Name"]),
+    "Mass_Spectrometry_Metabolomics": ("LC_MS", ["Result File Name"]),
+    "Mass_Spectrometry_Proteomics": (
+        "MS_MS",
+        ["Result File Name", "Protein Sequence Database File Name"],
+    ),
+}
+CASES += [
+    Case(
+        files={
+            f"experimentSamples.{kind}.txt": [
+                {
+                    **row,
+                    **(
+                        {"ImmPort Template?": "No"}
+                        if "ImmPort Template?"
+                        in templates()[f"experimentSamples.{kind}.txt"].header
+                        else {}
+                    ),
+                    **dict.fromkeys(columns, f"result_{n}.dat"),
+                }
+                for n, row in enumerate(expsamples(technique, [{}, {}]))
+            ]
+        },
+        extra={"result_0.dat": b"0", "result_1.dat": b"1"},
+        expect=(
+            Expect(
+                "expsample_2_file_info",
+                {
+                    "expsample__user_defined_id": "es_x1",
+                    "file_info__original_file_name": "result_1.dat",
+                },
+                {"result_schema": "OTHER"},
+            ),
+            Expect(
+                "experiment", {"user_defined_id": "exp_other"}, {"measurement_technique": technique}
+            ),
+            Expect(
+                "expsample_2_biosample",
+                {"expsample__user_defined_id": "es_x1"},
+                {"biosample__user_defined_id": "bs_2_d0"},
+            ),
+        ),
+        counts={"expsample": 5},
+    )
+    for kind, (technique, columns) in FILE_EXPSAMPLES.items()
+]
+
+
 @pytest.fixture(autouse=True)
 def _files(settings, tmp_path):
     """Stored files go to a folder of the test's own."""
