@@ -944,16 +944,24 @@ CASES += [
 ]
 
 
-def results(table: str, rows: Rows, expect: dict[str, object], broken: str | None = None) -> dict:
+def results(
+    table: str,
+    rows: Rows,
+    expect: dict[str, object],
+    broken: str | None = None,
+    where: dict[str, str] | None = None,
+    count: int = 2,
+) -> dict:
     """A standalone result file's rows for the golden es_1_d0 and es_2_d0, and what the
     second one's result holds (besides what it inherits from its biosample)."""
     ids = ({"Expsample ID": "es_1_d0"}, {"Expsample ID": "es_2_d0"})
     return {
         "broken": broken,
+        "count": count,
         "rows": [{**i, **row} for i, row in zip(ids, rows, strict=True)],
         "expect": Expect(
             table,
-            {"expsample__user_defined_id": "es_2_d0"},
+            {"expsample__user_defined_id": "es_2_d0", **(where or {})},
             {
                 **expect,
                 "subject__user_defined_id": "sub_2",
@@ -1012,6 +1020,39 @@ RESULT_FILES = {
         broken="rna_seq_result is not a table of the DR34 data model the study models are "
         "generated from (immport-data-model.json lists it as dropped): its rows are not loaded",
     ),
+    "ELISA_Results.txt": results(
+        "elisa_result",
+        [
+            {"Analyte Reported": "IL10", "Value Reported": "4.5", "Unit Reported": "pg/ml"},
+            {"Analyte Reported": "IL10", "Value Reported": "7.25", "Unit Reported": "pg/ml"},
+        ],
+        {"value_reported": "7.25", "unit_reported": "pg/ml"},
+        where={"analyte_reported": "IL10"},
+        count=4 + 2,  # and the golden package's
+    ),
+    "Mass_Spectrometry_Metabolomic_Results.txt": results(
+        "mass_spectrometry_result",
+        [
+            {
+                "Intensity": intensity,
+                "Retention Time": "3.2",
+                "Retention Time Unit": "Minutes",
+                "M/Z Ratio": "180.06",
+                "Z (Charge)": "1",
+                "Metabolite Name": "glucose",
+            }
+            for intensity in ("1000", "2500")
+        ],
+        {"intensity": 2500.0, "metabolite_name_reported": "glucose"},
+    ),
+    "Mass_Spectrometry_Proteomic_Results.txt": results(
+        "mass_spectrometry_result",
+        [
+            {"Intensity": "10", "Protein Name Reported": "Albumin"},
+            {"Intensity": "20", "Protein Name Reported": "Albumin"},
+        ],
+        {"intensity": 20.0, "protein_name_reported": "Albumin"},
+    ),
 }
 
 CASES += [
@@ -1025,13 +1066,99 @@ CASES += [
                 {"file_info__original_file_name": name},
             ),
         ),
-        counts={spec["expect"].table: 2},
+        counts={spec["expect"].table: spec["count"]},
         broken=spec.get("broken"),
     )
     for name, spec in RESULT_FILES.items()
 ]
 
 CASES += [
+    Case(
+        files={
+            "CyTOF_Derived_data.txt": [
+                {
+                    "Expsample ID": es,
+                    "Population Name Reported": "B cells",
+                    "Gating Definition Reported": "CD19+",
+                    "Population Statistic (count, percentile, etc)": value,
+                    "Population Stat Unit Reported": "count",
+                    "Workspace File": "cytof.wsp",
+                }
+                for es, value in (("es_1_d0", "1200"), ("es_2_d0", "950"))
+            ]
+        },
+        extra={"cytof.wsp": b"<Workspace/>"},
+        expect=(
+            Expect(
+                "fcs_analyzed_result",
+                {"expsample__user_defined_id": "es_2_d0"},
+                {"population_statistic_reported": "950", "arm__user_defined_id": "arm_placebo"},
+            ),
+            Expect(
+                "expsample_2_file_info",
+                {"expsample__user_defined_id": "es_2_d0"},
+                {"file_info__original_file_name": "cytof.wsp"},
+            ),
+        ),
+        counts={"fcs_analyzed_result": 2, "expsample_2_file_info": 2},
+    ),
+    Case(
+        files={
+            "MBAA_Results.txt": [
+                {
+                    "Source ID": es,
+                    "Source Type": "EXPSAMPLE",
+                    "Assay ID": "plate_1",
+                    "Analyte Reported": "IL6",
+                    "MFI": mfi,
+                    "Concentration Value Reported": "12",
+                    "Concentration Unit Reported": "pg/ml",
+                }
+                for es, mfi in (("es_x0", "800"), ("es_x1", "650"))
+            ],
+            "experimentSamples.MBAA.txt": [
+                {**row, "ImmPort Template?": "Yes", "Result File Name": "MBAA_Results.txt"}
+                for row in expsamples("Luminex xMAP", [{}, {}])
+            ],
+        },
+        expect=(
+            Expect(
+                "mbaa_result",
+                {"source_accession__isnull": False, "mfi": "650"},
+                {"analyte_reported": "IL6", "source_type": "EXPSAMPLE"},
+            ),
+        ),
+        broken="the registry maps 'Source ID' to no column: mbaa_result.source_accession "
+        "(an expsample, control sample or standard curve, by 'Source Type') and the "
+        "result's experiment are not derivable from it",
+    ),
+    Case(
+        files={
+            "experimentSamples.Virus_Neutralization.txt": expsamples(
+                "Virus Neutralization",
+                [
+                    {
+                        "Virus Strain Reported": "SARS-CoV-2",
+                        "Value Reported": v,
+                        "Unit Reported": "IC50",
+                    }
+                    for v in ("120", "480")
+                ],
+            )
+        },
+        expect=(
+            Expect(
+                "neut_ab_titer_result",
+                {"expsample__user_defined_id": "es_x1"},
+                {
+                    "value_reported": "480",
+                    "unit_reported": "IC50",
+                    "subject__user_defined_id": "sub_2",
+                },
+            ),
+        ),
+        counts={"neut_ab_titer_result": 2},
+    ),
     Case(
         files={
             "immuneExposure.txt": [
