@@ -770,6 +770,8 @@ class _State:
             frame = self.not_yet_stored(model, frame, key)
         if frame.is_empty():
             return
+        if "file_info_id" in frame.columns and not replacing:
+            self.relink(table, model, frame)
         pk = model._meta.pk.column
         if accessioned:
             accessions = issue_accessions(model.accession_prefix, frame.height)
@@ -793,6 +795,48 @@ class _State:
             return frame
         stored = stored.select(pl.col(c).cast(frame.schema[c]) for c in columns)
         return frame.join(stored, on=columns, how="anti", nulls_equal=True)
+
+    def relink(self, table: str, model: Model, frame: pl.DataFrame) -> None:
+        """A file linked again to a record this load does not replace (a results file
+        loaded a second time) replaces that record's link to the file of the same name;
+        the earlier file goes once nothing names it."""
+        fields = {f.column: f for f in model._meta.concrete_fields}
+        owner = next(
+            c
+            for c in frame.columns
+            if c in fields and fields[c].is_relation and c != "file_info_id"
+        )
+        infos = models_by_table()["file_info"]
+        new_ids = frame["file_info_id"].unique().to_list()
+        new = frame.select(owner, "file_info_id")
+        pk = model._meta.pk.column
+        old = _fetch(
+            model, self.workspace, owner, new[owner].unique().to_list(), [pk, owner, "file_info_id"]
+        ).filter(~pl.col("file_info_id").is_in(new_ids))
+        if old.is_empty():
+            return
+        old_names = _fetch(
+            infos,
+            self.workspace,
+            "file_info_id",
+            old["file_info_id"].unique().to_list(),
+            ["file_info_id", "original_file_name"],
+        )
+        new_names = _fetch(
+            infos, self.workspace, "file_info_id", new_ids, ["file_info_id", "original_file_name"]
+        )
+        same = old.join(old_names, on="file_info_id").join(
+            new.join(new_names, on="file_info_id").select(owner, "original_file_name").unique(),
+            on=[owner, "original_file_name"],
+        )
+        if same.is_empty():
+            return
+        self.unlinked_files.update(same["file_info_id"].to_list())
+        ids = same[pk].to_list()
+        for start in range(0, len(ids), _IN_CHUNK):
+            rows = model._base_manager.filter(pk__in=ids[start : start + _IN_CHUNK])
+            rows._raw_delete(rows.db)
+        self.result._add(table, "replaced", len(ids))
 
     def replace(self, table: str, model: Model, column: str, owner: str, accessions: set) -> None:
         """Delete ``table``'s rows of updated owners; the owners' history keeps them."""

@@ -1117,7 +1117,14 @@ CASES += [
                 for es, mfi in (("es_x0", "800"), ("es_x1", "650"))
             ],
             "experimentSamples.MBAA.txt": [
-                {**row, "ImmPort Template?": "Yes", "Result File Name": "MBAA_Results.txt"}
+                {
+                    **row,
+                    "ImmPort Template?": "Yes",
+                    "Result File Name": "MBAA_Results.txt",
+                    "Assay ID": "plate_1",
+                    "Dilution Factor": "2",
+                    "Plate Type": "Not Specified",
+                }
                 for row in expsamples("Luminex xMAP", [{}, {}])
             ],
         },
@@ -1128,9 +1135,10 @@ CASES += [
                 {"analyte_reported": "IL6", "source_type": "EXPSAMPLE"},
             ),
         ),
-        broken="the registry maps 'Source ID' to no column: mbaa_result.source_accession "
-        "(an expsample, control sample or standard curve, by 'Source Type') and the "
-        "result's experiment are not derivable from it",
+        broken="the registry's reference for 'Source ID' names no table ('expsample | "
+        "control_sample | standard_curve (chosen by the Source Type value ...)'), so the "
+        "validator finds no source, and it maps the column to nothing: the loader cannot "
+        "fill mbaa_result.source_accession or the result's experiment",
     ),
     Case(
         files={
@@ -1374,3 +1382,24 @@ def test_a_filled_template_loads_into_its_tables(workspace, tmp_path, case):
             assert stored["pk"].startswith(expect.prefix)
     for table, n in case.counts.items():
         assert models[table].objects.filter(workspace=workspace).count() == n, table
+
+
+@pytest.mark.django_db
+def test_a_result_file_loaded_again_replaces_its_results_and_link(workspace, tmp_path):
+    folder = tmp_path / "package"
+    shutil.copytree(GOLDEN, folder)
+    spec = RESULT_FILES["ELISPOT_Results.txt"]
+    write_template(folder, "ELISPOT_Results.txt", spec["rows"])
+    load_package(folder, workspace)
+    load_package(folder, workspace)
+
+    models = models_by_table()
+    assert models["elispot_result"].objects.filter(workspace=workspace).count() == 2
+    links = models["expsample_2_file_info"].objects.filter(workspace=workspace)
+    assert sorted(links.values_list("file_info__original_file_name", flat=True)) == [
+        "ELISPOT_Results.txt",
+        "ELISPOT_Results.txt",
+    ]
+    # the first load's copy of the file is no longer recorded
+    infos = models["file_info"].objects.filter(original_file_name="ELISPOT_Results.txt")
+    assert infos.count() == 1
