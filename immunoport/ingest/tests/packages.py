@@ -101,3 +101,17 @@ def immediate_tasks_fixture(settings):
 def storage_fixture(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "files"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(name="own_storage")
+def own_storage_fixture(settings, tmp_path) -> Path:
+    """Stored files go to a folder of the test's own."""
+    location = tmp_path / "storage"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location)},
+        },
+    }
+    return location

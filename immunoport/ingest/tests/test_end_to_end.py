@@ -18,6 +18,7 @@ from immunoport.ingest.models import Package
 from immunoport.ingest.tests.packages import (
     as_zip,
     immediate_tasks_fixture,  # noqa: F401 - fixture
+    own_storage_fixture,  # noqa: F401 - fixture
     valid_files,
 )
 from immunoport.studies import models as m
@@ -38,17 +39,8 @@ def _resume_file_in_tmp(monkeypatch, tmp_path):
 
 
 @pytest.fixture(params=["local disk", "s3"])
-def file_storage(request, settings, tmp_path):
-    if request.param == "s3":
-        return request.getfixturevalue("s3_storage")
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "storage")},
-        },
-    }
-    return tmp_path / "storage"
+def file_storage(request):
+    return request.getfixturevalue("s3_storage" if request.param == "s3" else "own_storage")
 
 
 def package_zip() -> bytes:

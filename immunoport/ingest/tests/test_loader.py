@@ -12,6 +12,7 @@ from django.db import connection
 
 from immunoport.ingest import loader
 from immunoport.ingest.loader import LoadError, load_package
+from immunoport.ingest.tests.packages import own_storage_fixture  # noqa: F401 - fixture
 from immunoport.schema.templates import templates
 from immunoport.studies import models as m
 from immunoport.studies.history import RecordHistory
@@ -24,15 +25,8 @@ DEMO_DATA = Path(__file__).resolve().parents[2] / "demo" / "data"
 
 
 @pytest.fixture(autouse=True)
-def _files(settings, tmp_path):
-    """Stored files go to a folder of the test's own."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "storage")},
-        },
-    }
+def _files(own_storage):
+    """Every test here stores its files in a folder of its own."""
 
 
 @pytest.fixture

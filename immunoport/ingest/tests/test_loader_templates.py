@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from immunoport.ingest.loader import load_package
+from immunoport.ingest.tests.packages import own_storage_fixture  # noqa: F401 - fixture
 from immunoport.schema.templates import MARKER_TEXT, SCHEMA_VERSION, templates
 from immunoport.studies.registry import models_by_table
 from immunoport.validation.validator import validate_package
@@ -1337,15 +1338,8 @@ CASES += [
 
 
 @pytest.fixture(autouse=True)
-def _files(settings, tmp_path):
-    """Stored files go to a folder of the test's own."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "storage")},
-        },
-    }
+def _files(own_storage):
+    """Every test here stores its files in a folder of its own."""
 
 
 @pytest.mark.django_db
