@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("immunoport.validation.urls")),
     path("workspaces/", include("immunoport.workspaces.urls")),
     path("workspaces/", include("immunoport.ingest.urls")),
+    path("workspaces/", include("immunoport.studies.urls")),
     path("", include("immunoport.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("uploads/tus/", include("immunoport.tus.urls")),

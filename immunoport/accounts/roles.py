@@ -24,6 +24,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "workspaces.view_workspace",
         "workspaces.view_membership",
         "workspaces.view_invitation",
+        "studies.add_program",
+        "studies.change_program",
+        "studies.view_program",
     ),
     "Curators": (),
 }

@@ -101,6 +101,25 @@ def package(world: World, workspace: str) -> dict:
     return {"workspace_id": made.workspace_id, "package_id": made.pk}
 
 
+def grant(world: World, workspace: str) -> dict:
+    """A contract/grant of the workspace, made the first time a page asks for it."""
+    from immunoport.studies.models import ContractGrant, Program
+
+    key = f"{workspace}_grant"
+    if key not in world.objects:
+        owner = world.a if workspace == "a" else world.b
+        program = Program.objects.create(workspace=owner, name="Program", category="NIH")
+        world.objects[key] = ContractGrant.objects.create(
+            workspace=owner,
+            program=program,
+            category="Grant",
+            external_id="U19AI000001" if workspace == "a" else "U19AI999999",
+            name="Aster grant" if workspace == "a" else B_SECRETS[2],
+        )
+    made = world.objects[key]
+    return {"workspace_id": made.workspace_id, "grant_id": made.pk}
+
+
 PRIVATE = (
     Private("workspaces:list", SIGNED_IN),
     Private("workspaces:request", SIGNED_IN),
@@ -193,6 +212,25 @@ PRIVATE = (
         method="POST",
         kwargs=lambda world: package(world, "a"),
         kwargs_of_b=lambda world: package(world, "b"),
+    ),
+    # contracts and grants: members see them, owners and uploaders create and link them
+    Private("studies:grants", MEMBERS_OF_A, kwargs=in_a, kwargs_of_b=in_b),
+    Private("studies:grant-create", WRITERS_OF_A, kwargs=in_a, kwargs_of_b=in_b),
+    Private(
+        "studies:grant-create",
+        WRITERS_OF_A,
+        method="POST",
+        kwargs=in_a,
+        data=lambda world: {"name": "Another grant"},  # incomplete: the form answers
+        kwargs_of_b=in_b,
+    ),
+    Private(
+        "studies:grant-studies",
+        WRITERS_OF_A,
+        method="POST",
+        kwargs=lambda world: grant(world, "a"),
+        data=lambda world: {"study_accession": "SDY900001", "action": "link"},
+        kwargs_of_b=lambda world: grant(world, "b"),
     ),
     Private("accounts:tokens", SIGNED_IN),
     Private("accounts:activity", SIGNED_IN),
@@ -391,6 +429,8 @@ def test_staff_run_the_admin_without_being_superusers(client, sign_in, world):
         "/admin/workspaces/workspacerequest/",
         "/admin/accounts/datauseagreement/add/",
         "/admin/accounts/auditevent/?q=owner",
+        "/admin/studies/program/?q=NIH",
+        "/admin/studies/program/add/",
     ):
         assert client.get(page).status_code == 200, page
     assert client.get("/admin/auth/user/").status_code == 403
