@@ -32,7 +32,8 @@ def test_pages_of_another_workspace_do_not_exist_for_a_member(
     listing = client.get("/workspaces/").content.decode()
     assert workspace.name in listing
     assert other_workspace.name not in listing
-    assert client.get(f"/workspaces/{workspace.pk}/").status_code == 200
+    detail = client.get(f"/workspaces/{workspace.pk}/").content.decode()
+    assert f'href="/workspaces/{workspace.pk}/grants/">Contracts and grants</a>' in detail
     assert client.get(f"/workspaces/{other_workspace.pk}/").status_code == 404
     assert client.get("/workspaces/999999/").status_code == 404
 
