@@ -7,15 +7,14 @@ first confirms their e-mail address through allauth.
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, User
-from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from immunoport.accounts import audit
 from immunoport.accounts.models import Profile
+from immunoport.core.mail import send_templated_mail
 
 PROFILE_FIELDS = ("organization", "phone", "research_needs", "referral")
 
@@ -41,12 +40,10 @@ def _notify_staff(request: HttpRequest, profile: Profile) -> None:
     )
     if recipients:
         url = request.build_absolute_uri(reverse("admin:accounts_profile_changelist"))
-        send_mail(
-            "[immunoport] An account awaits approval",
-            render_to_string(
-                "accounts/email/pending_account.txt", {"profile": profile, "url": url}
-            ),
-            None,
+        send_templated_mail(
+            "An account awaits approval",
+            "accounts/email/pending_account.txt",
+            {"profile": profile, "url": url},
             recipients,
         )
 
@@ -74,11 +71,9 @@ def decide(profile: Profile, staff: User, *, approve: bool, request: HttpRequest
     if user.email:
         template = "approved" if approve else "rejected"
         login_url = request.build_absolute_uri(reverse("account_login")) if request else ""
-        send_mail(
-            f"[immunoport] Your account has been {template}",
-            render_to_string(
-                f"accounts/email/account_{template}.txt", {"user": user, "login_url": login_url}
-            ),
-            None,
+        send_templated_mail(
+            f"Your account has been {template}",
+            f"accounts/email/account_{template}.txt",
+            {"user": user, "login_url": login_url},
             [user.email],
         )

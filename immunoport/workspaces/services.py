@@ -5,7 +5,6 @@ Views and the admin call these functions; each checks who may do what (through
 events and sends the e-mail that goes with it.
 """
 
-import hashlib
 import hmac
 import secrets
 from datetime import timedelta
@@ -13,14 +12,14 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from immunoport.accounts import audit
+from immunoport.accounts.services import hash_secret
+from immunoport.core.mail import send_templated_mail
 from immunoport.workspaces.models import (
     REQUEST_FIELDS,
     Invitation,
@@ -42,13 +41,7 @@ def _link(request: HttpRequest | None, path: str) -> str:
 
 
 def _mail(subject: str, template: str, context: dict[str, Any], recipients: list[str]) -> None:
-    if recipients:
-        send_mail(
-            f"[immunoport] {subject}",
-            render_to_string(f"workspaces/email/{template}", context),
-            None,
-            recipients,
-        )
+    send_templated_mail(subject, f"workspaces/email/{template}", context, recipients)
 
 
 # Requests for a workspace ------------------------------------------------------------
@@ -193,10 +186,6 @@ def requests_of(user: User) -> list[WorkspaceRequest]:
 # Invitations --------------------------------------------------------------------------
 
 
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def _require_owner(user: User, workspace: Workspace) -> None:
     if not is_owner(user, workspace):
         raise PermissionDenied("Only the workspace's owners manage its members.")
@@ -223,7 +212,7 @@ def invite(
         workspace=workspace,
         email=email,
         role=role,
-        token_hash=hash_token(raw),
+        token_hash=hash_secret(raw),
         invited_by=inviter,
         created_at=now,
         expires_at=now + timedelta(days=INVITATION_DAYS),
@@ -254,7 +243,7 @@ def invitation_for_token(raw: str) -> Invitation | None:
     """The invitation whose token is ``raw`` (used, expired or not), else None."""
     if not raw:
         return None
-    digest = hash_token(raw)
+    digest = hash_secret(raw)
     invitation = (
         Invitation.objects.select_related("workspace", "invited_by")
         .filter(token_hash=digest)
