@@ -24,13 +24,13 @@ from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.mail import send_mail
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from immunoport.core.archives import ArchiveError, extract
+from immunoport.core.mail import send_templated_mail
 from immunoport.ingest.loader import LoadError, load_package
 from immunoport.ingest.models import Package, PackageFile, PackageRecord
 from immunoport.validation.findings import UnusableInput
@@ -639,23 +639,15 @@ def notify_submitter(package: Package) -> None:
     path = reverse(
         "ingest:package", kwargs={"workspace_id": package.workspace_id, "package_id": package.pk}
     )
-    lines = [
-        f"Your package “{package.name}” in the workspace {package.workspace.name} ended: "
-        f"{package.get_state_display()}.",
+    records = [
+        (table, ", ".join(f"{count} {action}" for action, count in actions.items()))
+        for table, actions in (package.summary or {}).items()
     ]
-    if package.error:
-        lines += ["", package.error]
-    if package.summary:
-        lines += ["", "Records:"]
-        for table, actions in package.summary.items():
-            counts = ", ".join(f"{count} {action}" for action, count in actions.items())
-            lines.append(f"  {table}: {counts}")
-    lines += ["", f"Details: {package.site_url}{path}"]
     try:
-        send_mail(
-            f"[immunoport] {package.name}: {package.get_state_display()}",
-            "\n".join(lines) + "\n",
-            None,
+        send_templated_mail(
+            f"{package.name}: {package.get_state_display()}",
+            "ingest/email/package_outcome.txt",
+            {"package": package, "records": records, "url": f"{package.site_url}{path}"},
             [user.email],
         )
     except Exception:  # the outcome stands even if the mail does not go
