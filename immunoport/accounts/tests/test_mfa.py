@@ -8,7 +8,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.contrib.auth.models import User
 
-from conftest import approved_user, enrol_totp
+from conftest import approved_user, enrol_totp, fresh_code
 from immunoport.accounts import agreement
 from immunoport.workspaces.models import Membership
 
@@ -51,15 +51,6 @@ def activation_page(client):
 
 def activation_secret(client) -> str:
     return activation_page(client).context["form"].secret
-
-
-def code_now(secret: str) -> str:
-    """The current code, not in the last seconds of its 30-s window (only the
-    current window's code is accepted)."""
-    totp = pyotp.TOTP(secret)
-    while totp.interval - time.time() % totp.interval < 2:
-        time.sleep(0.5)
-    return totp.now()
 
 
 def signed_in_as(client) -> str | None:
@@ -110,7 +101,7 @@ def test_after_enrolling_a_writer_reaches_the_page(client, workspace):
     owner = member(workspace, Membership.Role.OWNER)
     signed_in_without_mfa(client, owner)
     secret = activation_secret(client)
-    response = client.post(ACTIVATE, {"code": code_now(secret)})
+    response = client.post(ACTIVATE, {"code": fresh_code(secret)})
     assert response.status_code == 302
     assert set(Authenticator.objects.filter(user=owner).values_list("type", flat=True)) == {
         Authenticator.Type.TOTP,
@@ -198,7 +189,7 @@ def test_a_wrong_code_is_refused(client, owner, secret):
 
 def test_the_right_code_signs_in(client, owner, secret):
     password_step(client)
-    response = client.post("/accounts/2fa/authenticate/", {"code": code_now(secret)})
+    response = client.post("/accounts/2fa/authenticate/", {"code": fresh_code(secret)})
     assert (response.status_code, response["Location"]) == (302, "/workspaces/")
     assert signed_in_as(client) == str(owner.pk)
     assert client.get("/workspaces/").status_code == 200
@@ -206,7 +197,7 @@ def test_the_right_code_signs_in(client, owner, secret):
 
 
 def test_a_code_is_good_once(client, owner, secret):
-    code = code_now(secret)
+    code = fresh_code(secret)
     password_step(client)
     assert client.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
     client.post("/accounts/logout/")

@@ -1,32 +1,17 @@
 """An account's life in Chromium: register, confirm, wait, get approved, sign in, enrol TOTP."""
 
 import re
-import time
 
-import pyotp
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import User
 from django.core import mail
 
-from conftest import approved_user, enrol_totp, sign_in_with_browser
+from conftest import approved_user, enrol_totp, fresh_code, sign_in_with_browser
 from immunoport.accounts.models import AgreementAcceptance, Profile
 
 PASSWORD = "a long pass phrase"
-
-
-def fresh_code(secret: str, used: set[str]) -> str:
-    """The authenticator's current code, as a person would type it: never one already
-    used (allauth refuses a code twice) and not in the last seconds of its window
-    (allauth accepts only the current one)."""
-    totp = pyotp.TOTP(secret)
-    while True:
-        code = totp.now()
-        if code not in used and totp.interval - time.time() % totp.interval > 3:
-            used.add(code)
-            return code
-        time.sleep(1)
 
 
 def mail_to(address: str, subject_contains: str):
