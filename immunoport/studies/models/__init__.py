@@ -1,5 +1,6 @@
 """ImmPort's research tables as Django models (generated; see the modules)."""
 
+from immunoport.studies.drafts import DraftFile, StudyDraft  # noqa: F401
 from immunoport.studies.history import RecordHistory  # noqa: F401
 
 from .clinical import *  # noqa: F403

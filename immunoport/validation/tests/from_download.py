@@ -22,10 +22,9 @@ from pathlib import Path
 import polars as pl
 
 from immunoport.ingest.immport_download import open_package, read_package
+from immunoport.schema.filled import compound_text, tabular_text
 from immunoport.schema.reference import tables as reference_tables
 from immunoport.schema.templates import (
-    COLUMN_NAME,
-    MARKER_TEXT,
     Column,
     Section,
     Template,
@@ -74,14 +73,14 @@ def write_package(download: Path, target: Path) -> list[str]:
     target.mkdir(parents=True, exist_ok=True)
     design = templates()["basic_study_design.txt"]
     (target / design.file_name).write_text(
-        _compound_text(design, _study_sections(data)), encoding="utf-8"
+        compound_text(design, _study_sections(data)), encoding="utf-8"
     )
     written = [design.file_name]
     for file_name, rows in filled.items():
         if rows.height == 0:
             continue
         template = templates()[file_name]
-        (target / file_name).write_text(_tabular_text(template, rows), encoding="utf-8")
+        (target / file_name).write_text(tabular_text(template, rows), encoding="utf-8")
         written.append(file_name)
         for column in template.columns:
             if column.names_package_file:
@@ -382,50 +381,3 @@ def _by_suffix(prefix: str, kind: str) -> str | None:
 
 def _loose(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
-
-
-# --- writing ----------------------------------------------------------------------
-
-
-def _cells(frame: pl.DataFrame) -> list[str]:
-    """Each row as tab-joined cells; empty cells for nulls."""
-    breaks = frame.select(pl.any_horizontal(pl.all().str.contains(r"[\t\r\n]").any())).item()
-    if breaks:
-        raise ValueError("a value holds a tab or a line break; the template layout cannot hold it")
-    line = pl.concat_str([pl.col(c).fill_null("") for c in frame.columns], separator="\t")
-    return frame.select(line).to_series().to_list()
-
-
-def _tabular_text(template: Template, rows: pl.DataFrame) -> str:
-    lines = [
-        f"{template.name}\tSchema Version {template.schema_version}",
-        MARKER_TEXT,
-        *template.extra_header_lines,
-        "\t".join([COLUMN_NAME, *template.header]),
-        *("\t" + line for line in _cells(rows.select(c.key for c in template.columns))),
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _compound_text(template: Template, sections: dict[str, pl.DataFrame]) -> str:
-    lines = [
-        f"{template.name}\tSchema Version {template.schema_version}",
-        f"{MARKER_TEXT}\t{template.description}",
-        COLUMN_NAME,
-        "",
-        "",
-    ]
-    for section in template.sections:
-        rows = sections[section.name]
-        if not section.required and rows.height == 0:
-            continue
-        lines.append(section.name)
-        if section.layout == "vertical":
-            for column in section.columns:
-                values = rows[column.key].drop_nulls().to_list()
-                lines.append("\t".join([column.name, *(values or [""])]))
-        else:
-            lines.append("\t".join(c.name for c in section.columns))
-            lines += _cells(rows)
-        lines.append("")
-    return "\n".join(lines) + "\n"
