@@ -171,17 +171,17 @@ def _taken_ids(draft: StudyDraft, part: Part, rows: Rows) -> list[Problem]:
                     "Choose an ID that no other record of the workspace uses.",
                 )
             )
-    if part.key == "study" and draft.edits_study and draft.study is not None:
-        if (rows[0].get(column.name) or "") != draft.study.user_defined_id:
-            problems.append(
-                Problem(
-                    part.key,
-                    0,
-                    column.name,
-                    "The User Defined ID of a registered study cannot be changed.",
-                    f"Keep '{draft.study.user_defined_id}'.",
-                )
+    study = draft.study if draft.edits_study else None
+    if part.key == "study" and study and rows[0].get(column.name) != study.user_defined_id:
+        problems.append(
+            Problem(
+                part.key,
+                0,
+                column.name,
+                "The User Defined ID of a registered study cannot be changed.",
+                f"Keep '{study.user_defined_id}'.",
             )
+        )
     return problems
 
 

@@ -25,5 +25,6 @@ def test_a_finished_draft_registers_the_study_with_its_accession(workspace):
     assert protocol.type == "Study Protocol"
     assert StudyFile.objects.get(study=study).file_name == "consent.txt"
     draft.refresh_from_db()
-    assert draft.status == "registered" and draft.study_id == study.pk
+    assert draft.status == "registered"
+    assert draft.study_id == study.pk
     assert not draft.files.exists()  # the documents now live with the study
