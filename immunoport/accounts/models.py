@@ -161,6 +161,8 @@ class AuditEvent(models.Model):
         UPLOADED = "uploaded", "Uploaded files"
         VIEWED = "viewed", "Viewed private data"
         DOWNLOADED = "downloaded", "Downloaded private data"
+        STUDY_REGISTERED = "study-registered", "Registered a study"
+        STUDY_EDITED = "study-edited", "Edited a study"
         SHARING_APPROVED = "sharing-approved", "Approved sharing"
         RELEASED = "released", "Released data"
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
-from django.db.models.deletion import Collector
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -204,11 +203,7 @@ def _removal_problems(draft: StudyDraft, part: Part, rows: Rows) -> list[Problem
     which is refused while anything else of the workspace refers to them."""
     problems = []
     for record in _dropped(draft, part, rows):
-        collector = Collector(using="default")
-        collector.collect([record])
-        others = sum(
-            len(objects) for model, objects in collector.data.items() if model is not type(record)
-        )
+        others = _references(record)
         if others:
             problems.append(
                 Problem(
@@ -221,6 +216,17 @@ def _removal_problems(draft: StudyDraft, part: Part, rows: Rows) -> list[Problem
                 )
             )
     return problems
+
+
+def _references(record: models.Model) -> int:
+    """How many rows point at ``record``, whatever deleting it would do to them
+    (Django's Collector leaves out the rows it would delete without loading them, an
+    arm's arm_2_subject rows, and those it would set to null)."""
+    return sum(
+        relation.related_model._base_manager.filter(**{relation.field.name: record}).count()
+        for relation in record._meta.related_objects
+        if relation.one_to_many or relation.one_to_one
+    )
 
 
 def _dropped(draft: StudyDraft, part: Part, rows: Rows) -> list[models.Model]:
@@ -403,3 +409,10 @@ def export_package(study: Study) -> bytes:
             with default_storage.open(stored, "rb") as source:
                 archive.writestr(name, source.read())
     return buffer.getvalue()
+
+
+def discard(draft: StudyDraft) -> None:
+    """Delete a draft and the documents uploaded to it."""
+    for document in draft.files.all():
+        document.file.delete(save=False)
+    draft.delete()

@@ -29,7 +29,7 @@ DESIGN = "basic_study_design.txt"
 PROTOCOLS = "protocols.txt"
 DATE_FORMAT = "%d-%b-%Y"  # the templates' dd-MMM-yyyy
 # Columns the wizard fills itself: a protocol's file name is the uploaded document's.
-UPLOADED = {(PROTOCOLS, "File Name"), ("study_file", "File Name")}
+UPLOADED = {("protocols", "File Name"), ("study_file", "File Name")}
 
 
 @dataclass(frozen=True)
@@ -302,13 +302,16 @@ def check_part(part: Part, rows: list[dict[str, str]], index: PackageIndex) -> l
         for f in frame.filter(pl.col("rule") != "length").iter_rows(named=True)
     ]
     for finding in found:
+        message, fix = _sentence(finding["message"]), finding["fix"]
+        if finding["rule"] == "required":  # the validator speaks of rows of a file
+            message, fix = f"{finding['column']} is required.", "Fill it in."
         problems.append(
             Problem(
                 part.key,
                 finding["line"] - 1 if finding["line"] else None,
                 finding["column"],
-                _sentence(finding["message"]),
-                finding["fix"],
+                message,
+                fix,
                 finding["severity"],
             )
         )

@@ -120,6 +120,28 @@ def grant(world: World, workspace: str) -> dict:
     return {"workspace_id": made.workspace_id, "grant_id": made.pk}
 
 
+def draft(world: World, workspace: str, slug: str | None = None) -> dict:
+    """A study registration draft of the workspace, made the first time a page asks."""
+    from immunoport.studies.drafts import StudyDraft
+
+    key = f"{workspace}_draft"
+    if key not in world.objects:
+        title = "Aster draft" if workspace == "a" else B_SECRETS[2]
+        world.objects[key] = StudyDraft.objects.create(
+            workspace=world.a if workspace == "a" else world.b,
+            data={"study": [{"User Defined ID": "draft-1", "Brief Title": title}]},
+        )
+    made = world.objects[key]
+    return {"workspace_id": made.workspace_id, "draft_id": made.pk} | (
+        {"slug": slug} if slug else {}
+    )
+
+
+def study(world: World, workspace: str) -> dict:
+    accession = "SDY900002" if workspace == "a" else "SDY900001"
+    return {"workspace_id": (world.a if workspace == "a" else world.b).pk, "accession": accession}
+
+
 PRIVATE = (
     Private("workspaces:list", SIGNED_IN),
     Private("workspaces:request", SIGNED_IN),
@@ -231,6 +253,46 @@ PRIVATE = (
         kwargs=lambda world: grant(world, "a"),
         data=lambda world: {"study_accession": "SDY900001", "action": "link"},
         kwargs_of_b=lambda world: grant(world, "b"),
+    ),
+    # study registration: members see the list and export; writers register and edit
+    Private("studies:registrations", MEMBERS_OF_A, kwargs=in_a, kwargs_of_b=in_b),
+    Private("studies:draft-create", WRITERS_OF_A, method="POST", kwargs=in_a, kwargs_of_b=in_b),
+    *(
+        Private(
+            "studies:draft-resume" if slug is None else "studies:draft-step",
+            WRITERS_OF_A,
+            method=method,
+            kwargs=lambda world, slug=slug: draft(world, "a", slug),
+            data=lambda world: {"study-rows": "1", "study-0-1": "Too short", "action": "save"},
+            kwargs_of_b=lambda world, slug=slug: draft(world, "b", slug),
+        )
+        for slug, method in (
+            (None, "GET"),
+            ("basic-info", "GET"),
+            ("basic-info", "POST"),
+            ("finish", "GET"),
+            ("finish", "POST"),
+        )
+    ),
+    Private(
+        "studies:draft-discard",
+        WRITERS_OF_A,
+        method="POST",
+        kwargs=lambda world: draft(world, "a"),
+        kwargs_of_b=lambda world: draft(world, "b"),
+    ),
+    Private(
+        "studies:study-edit",
+        WRITERS_OF_A,
+        method="POST",
+        kwargs=lambda world: study(world, "a"),
+        kwargs_of_b=lambda world: study(world, "b"),
+    ),
+    Private(
+        "studies:study-export",
+        MEMBERS_OF_A,
+        kwargs=lambda world: study(world, "a"),
+        kwargs_of_b=lambda world: study(world, "b"),
     ),
     Private("accounts:tokens", SIGNED_IN),
     Private("accounts:activity", SIGNED_IN),
@@ -348,6 +410,7 @@ def world(db) -> World:
     users["staff"].save()
     users["staff"].groups.add(Group.objects.get(name="Staff"))
     users["curator"].groups.add(Group.objects.get(name="Curators"))
+    Study.objects.create(study_accession="SDY900002", workspace_id=a.pk, brief_title="Aster study")
     Study.objects.create(
         study_accession="SDY900001",
         workspace_id=b.pk,

@@ -1,9 +1,14 @@
 """A complete study as the wizard's steps take it, shared by the wizard's tests."""
 
+from pathlib import Path
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from immunoport.core.models import AccessionedRecord
+from immunoport.schema.templates import templates
 from immunoport.studies import registration, wizard
 from immunoport.studies.drafts import StudyDraft
+from immunoport.studies.registry import models_by_table
 
 PROTOCOL_DOCUMENT = b"%PDF-1.4\n% flu vaccine study protocol\n"
 CONSENT_DOCUMENT = b"Consent form, version 2\n"
@@ -143,3 +148,111 @@ def fill_draft(draft: StudyDraft, skip: tuple[str, ...] = ()) -> None:
         assert step is not None
         problems = registration.save_step(draft, step, rows, uploads)
         assert not [p for p in problems if p.is_error], (slug, problems)
+
+
+def register(workspace, user=None):
+    """The study above, registered through the wizard's services in ``workspace``."""
+    draft = registration.start_draft(workspace, user)
+    fill_draft(draft)
+    return registration.finish(draft, user)
+
+
+# --- the same study written as templates by hand ---------------------------------------
+
+
+def _rows(part: str) -> list[dict[str, str]]:
+    return next((rows[part] for rows in STEPS.values() if part in rows), [])
+
+
+def write_templates(folder: Path) -> Path:
+    """The study above as ``basic_study_design.txt`` + ``protocols.txt`` and its two
+    documents in ``folder``: plain text in ImmPort's layout, written without the wizard
+    (only the templates' column names and order come from the schema)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    design = templates()[wizard.DESIGN]
+    lines = [
+        f"basic_study_design\tSchema Version {design.schema_version}",
+        "Please do not delete or edit this column\tCore study definition",
+        "Column Name",
+        "",
+        "",
+    ]
+    protocol_ids = [row["User Defined ID"] for row in _rows("protocols")]
+    for section in design.sections:
+        names = [c.name for c in section.columns]
+        rows = _rows(section.name)
+        if section.name == "study_2_protocol":
+            rows = [{"Protocol ID": udi} for udi in protocol_ids]
+        if not rows and not section.required:
+            continue
+        lines.append(section.name)
+        if section.layout == "vertical":
+            for name in names:
+                lines.append("\t".join([name, *([r[name] for r in rows if r.get(name)] or [""])]))
+        else:
+            lines.append("\t".join(names))
+            lines += ["\t".join(row.get(n, "") for n in names) for row in rows]
+        lines.append("")
+    (folder / wizard.DESIGN).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    protocols = templates()[wizard.PROTOCOLS]
+    names = [c.name for c in protocols.columns]
+    lines = [
+        f"protocols\tSchema Version {protocols.schema_version}",
+        "Please do not delete or edit this column",
+        "\t".join(["Column Name", *names]),
+        *("\t" + "\t".join(row.get(n, "") for n in names) for row in _rows("protocols")),
+    ]
+    (folder / wizard.PROTOCOLS).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name, content in UPLOADS.values():
+        (folder / name).write_bytes(content)
+    return folder
+
+
+# --- a workspace's study rows, comparable across workspaces ---------------------------
+
+# Every ImmPort table a study registered with the wizard writes rows to.
+STUDY_TABLES = (
+    "study",
+    "study_categorization",
+    "study_2_condition_or_disease",
+    "arm_or_cohort",
+    "inclusion_exclusion",
+    "study_personnel",
+    "planned_visit",
+    "protocol",
+    "study_2_protocol",
+    "study_pubmed",
+    "study_link",
+    "study_file",
+)
+
+
+def study_rows(workspace, tables=STUDY_TABLES) -> dict[str, list[dict]]:
+    """Every column of every row of ``tables`` in ``workspace``, except the workspace,
+    accessions and surrogate keys; references to accessioned records are given as the
+    records' user-defined IDs. Rows are sorted, so two workspaces compare with ==."""
+    models = models_by_table()
+    names: dict[str, str] = {}  # accession -> user-defined ID
+    for model in models.values():
+        if issubclass(model, AccessionedRecord):
+            rows = model._default_manager.filter(workspace=workspace)
+            names.update(rows.exclude(user_defined_id=None).values_list("pk", "user_defined_id"))
+    found: dict[str, list[dict]] = {}
+    for table in tables:
+        model = models[table]
+        columns = [
+            f
+            for f in model._meta.fields
+            if f.column != "workspace_id" and not (f.primary_key and not f.is_relation)
+        ]
+        rows = []
+        for record in model._default_manager.filter(workspace=workspace):
+            row = {}
+            for f in columns:
+                value = getattr(record, f.attname)
+                if f.is_relation and value is not None:
+                    value = "ref:" + names.get(value, f"unnamed {f.related_model._meta.db_table}")
+                row[f.column] = value
+            rows.append(row)
+        found[table] = sorted(rows, key=lambda r: sorted((k, repr(v)) for k, v in r.items()))
+    return found
