@@ -12,14 +12,10 @@ from immunoport.studies import grants, wizard
 from immunoport.studies.models import ContractGrant
 from immunoport.studies.wizard import Part, Problem, Step
 
-# ImmPort has no lookup table for contract_grant.category (none among the packaged
-# lookups), so these are the usual kinds of award, offered as a plain choice.
-GRANT_CATEGORIES = [
-    ("Grant", "Grant"),
-    ("Contract", "Contract"),
-    ("Cooperative Agreement", "Cooperative Agreement"),
-    ("Other", "Other"),
-]
+# ImmPort has no lookup for contract_grant.category ("Type of entity"): its public
+# studies hold the funder's kind there, "NIH" in every DR34 package. The form offers
+# the kinds the repository already holds, NIH first, and accepts another.
+DEFAULT_GRANT_CATEGORIES = ("NIH",)
 
 
 class DateInput(forms.DateInput):
@@ -29,8 +25,10 @@ class DateInput(forms.DateInput):
 class ContractGrantForm(forms.ModelForm):
     """ImmPort's "Create Contract Grant" form."""
 
-    category = forms.ChoiceField(
-        choices=GRANT_CATEGORIES, help_text="The kind of award: grant, contract, …"
+    category = forms.CharField(
+        max_length=50,
+        help_text="The kind of funding entity, as ImmPort records it, e.g. NIH.",
+        widget=forms.TextInput(attrs={"list": "grant-categories", "autocomplete": "off"}),
     )
 
     class Meta:
@@ -65,6 +63,7 @@ class ContractGrantForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["program"].queryset = grants.programs()
         self.fields["program"].label_from_instance = lambda program: program.name
+        self.categories = grants.categories(DEFAULT_GRANT_CATEGORIES)
 
     def clean_link(self):
         # The list page makes the link clickable: only web addresses, never javascript:.

@@ -20,6 +20,16 @@ def programs() -> QuerySet[Program]:
     return Program.objects.order_by("name")
 
 
+def categories(defaults: tuple[str, ...]) -> list[str]:
+    """Kinds of funding entity to offer: ``defaults``, then those grants and programs
+    already name."""
+    used = {
+        *ContractGrant.objects.values_list("category", flat=True).distinct(),
+        *Program.objects.values_list("category", flat=True).distinct(),
+    }
+    return [*defaults, *sorted(used - set(defaults) - {""})]
+
+
 def grants_of(workspace: Workspace) -> QuerySet[ContractGrant]:
     """The workspace's grants with their program and study links (``study_links``), in
     a fixed number of queries."""

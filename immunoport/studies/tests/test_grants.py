@@ -35,7 +35,7 @@ def form_data(program: Program, **changes) -> dict:
         "name": "Systems biology of vaccination",
         "external_id": "U19AI090023",
         "description": "Funds the flu vaccine cohorts.",
-        "category": "Grant",
+        "category": "NIH",
         "link": "https://reporter.nih.gov/project-details/U19AI090023",
         "program": program.pk,
         "start_date": "2020-01-01",
@@ -62,6 +62,15 @@ def test_an_uploader_creates_a_grant_with_a_program(client, sign_in, workspace, 
     listing = client.get(reverse("studies:grants", args=[workspace.pk])).content.decode()
     assert "Systems biology of vaccination" in listing
     assert "U19AI090023" in listing
+
+
+def test_the_category_offers_nih_and_the_kinds_already_used(
+    client, sign_in, workspace, uploader, program
+):
+    sign_in(client, uploader)
+    page = client.get(reverse("studies:grant-create", args=[workspace.pk])).content.decode()
+    offered = page[page.index('<datalist id="grant-categories">') :]
+    assert offered.index('value="NIH"') < offered.index('value="NIAID"')  # program's kind
 
 
 def test_an_end_date_before_the_start_date_is_refused_and_nothing_saved(
@@ -105,7 +114,7 @@ def test_the_service_refuses_a_bad_date_range_too(workspace, program):
             workspace,
             {
                 "program": program,
-                "category": "Grant",
+                "category": "NIH",
                 "external_id": "R01",
                 "start_date": date(2024, 1, 1),
                 "end_date": date(2023, 1, 1),
@@ -116,7 +125,7 @@ def test_the_service_refuses_a_bad_date_range_too(workspace, program):
 
 def make_grant(workspace, program, external_id="U19AI090023") -> ContractGrant:
     return ContractGrant.objects.create(
-        workspace=workspace, program=program, category="Grant", external_id=external_id
+        workspace=workspace, program=program, category="NIH", external_id=external_id
     )
 
 
