@@ -15,6 +15,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import cast
 
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
@@ -22,6 +23,7 @@ from django.db import models, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from immunoport.core.models import AccessionedRecord
 from immunoport.ingest.loader import LoadError, load_package
 from immunoport.studies import wizard
 from immunoport.studies.drafts import DraftFile, StudyDraft
@@ -118,7 +120,7 @@ def save_step(
         return problems
     for name, upload in uploads.items():
         draft.files.filter(name=name).delete()
-        DraftFile.objects.create(draft=draft, name=name, file=upload, size=upload.size)
+        DraftFile.objects.create(draft=draft, name=name, file=upload, size=upload.size or 0)
     for part in step.parts:
         draft.data[part.key] = list(rows.get(part.key) or [])
     if step.slug not in draft.steps_done:
@@ -229,12 +231,13 @@ def _references(record: models.Model) -> int:
     )
 
 
-def _dropped(draft: StudyDraft, part: Part, rows: Rows) -> list[models.Model]:
+def _dropped(draft: StudyDraft, part: Part, rows: Rows) -> list[AccessionedRecord]:
     kept = {(row.get("User Defined ID") or "").lower() for row in rows}
-    model = models_by_table()[part.table]
+    model = cast(type[AccessionedRecord], models_by_table()[part.table])
+    # every removable section's table has a study; AccessionedRecord does not say so
     return [
         record
-        for record in model._default_manager.filter(study=draft.study)
+        for record in model._default_manager.filter(**{"study": draft.study})
         if (record.user_defined_id or "").lower() not in kept
     ]
 
