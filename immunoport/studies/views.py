@@ -156,6 +156,7 @@ def draft_step(request: HttpRequest, workspace_id: int, draft_id, slug: str) -> 
             "datalists": [(name, lookup_terms(name)) for name in lookups],
             "problems": [p for p in problems if p.is_error],
             "warnings": [p for p in problems if not p.is_error],
+            "multiple_parts": {view.part.key for view in parts if view.part.multiple},
             "stored_files": set(draft.files.values_list("name", flat=True)),
         },
     )

@@ -3,6 +3,8 @@
   "use strict";
   function attach(field) {
     var limit = parseInt(field.dataset.limit, 10);
+    // A field the server refused stays marked invalid until the step is sent again.
+    var refused = field.getAttribute("aria-invalid") === "true";
     var counter = document.createElement("span");
     counter.className = "counter";
     counter.setAttribute("aria-live", "polite");
@@ -11,7 +13,7 @@
       var used = field.value.length;
       counter.textContent = used + " / " + limit + " characters";
       counter.classList.toggle("over", used > limit);
-      field.setAttribute("aria-invalid", used > limit ? "true" : "false");
+      field.setAttribute("aria-invalid", used > limit || refused ? "true" : "false");
     }
     field.addEventListener("input", update);
     update();
