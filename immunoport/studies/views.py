@@ -140,6 +140,8 @@ def draft_step(request: HttpRequest, workspace_id: int, draft_id, slug: str) -> 
         else:
             problems = registration.save_step(draft, step, data, uploads)
             if not any(p.is_error for p in problems):
+                for warning in problems:  # saved; worth a look all the same
+                    messages.warning(request, f"{step.title}: {warning.message} {warning.fix}")
                 following = _following(step)
                 if action == "leave" or following is None:
                     messages.success(request, "Draft saved. Resume it from this list.")

@@ -122,3 +122,12 @@ def test_finish_registers_then_edit_and_export(client, draft, workspace):
     client.post(step_url(edit, "finish"))
     assert Study.objects.get().pk == study.pk
     assert ArmOrCohort.objects.get(user_defined_id="arm_older").name == "Adults over 40"
+
+
+def test_a_warning_does_not_stop_the_step_and_is_shown_on_the_next_page(client, draft):
+    changes = {("study", 0, "Description"): "Write to jane.doe@example.org for samples."}
+    response = client.post(step_url(draft, "basic-info"), form("basic-info", changes), follow=True)
+    assert response.redirect_chain[-1][0] == step_url(draft, "categorization")
+    assert "Basic Info:" in response.content.decode()
+    assert "e-mail" in response.content.decode().lower()
+    assert StudyDraft.objects.get(pk=draft.pk).steps_done == ["basic-info"]
