@@ -302,8 +302,12 @@ def generate() -> dict[Path, str]:
         for module, group in sorted(by_module.items())
     }
     init = ['"""ImmPort\'s research tables as Django models (generated; see the modules)."""', ""]
-    # hand-written, not one of ImmPort's tables: a record's earlier values
-    init += ["from immunoport.studies.history import RecordHistory  # noqa: F401", ""]
+    # hand-written, not ImmPort's tables: registration drafts, a record's earlier values
+    init += [
+        "from immunoport.studies.drafts import DraftFile, StudyDraft  # noqa: F401",
+        "from immunoport.studies.history import RecordHistory  # noqa: F401",
+        "",
+    ]
     for module in sorted(by_module):
         init.append(f"from .{module} import *  # noqa: F403")
     files[TARGET / "__init__.py"] = "\n".join(init) + "\n"
