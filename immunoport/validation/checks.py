@@ -44,12 +44,12 @@ REPOSITORY_ACCESSIONS = {
 }
 
 _DATE_COLUMN_FORMAT = r"^\d{1,2}-[A-Za-z]{3}-(\d{2}|\d{4})$"
-_CALENDAR_DATE = (
+CALENDAR_DATE = (
     r"\b(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|"
     r"\d{1,2}[-\s](jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[-\s,]+\d{2,4})\b"
 )
-_EMAIL = r"[\w.+-]+@[\w-]+\.[\w.-]+"
-_PHONE = r"(\+\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b"
+EMAIL = r"[\w.+-]+@[\w-]+\.[\w.-]+"
+PHONE = r"(\+\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b"
 _AGE_LIMIT = 89
 _MAX_SUGGESTED = 500  # distinct wrong values per column that get "did you mean"
 _FREE_TEXT_MIN_LENGTH = 100  # short fields hold codes and names, not narratives
@@ -560,24 +560,24 @@ def _privacy(items: pl.DataFrame, column: Column, emit) -> Iterator[pl.DataFrame
     lowered = value.str.to_lowercase()
     checks = [
         (
-            lowered.str.contains(_CALENDAR_DATE),
+            lowered.str.contains(CALENDAR_DATE),
             pl.format(
                 "the text contains what looks like a calendar date: '{}'",
-                lowered.str.extract(_CALENDAR_DATE, 0),
+                lowered.str.extract(CALENDAR_DATE, 0),
             ),
             "Remove calendar dates: subjects' and samples' time is given relative to the "
             "study (Study Day, Study Time Collected), never as a date.",
         ),
         (
-            value.str.contains(_EMAIL),
-            pl.format("the text contains an e-mail address: '{}'", value.str.extract(_EMAIL, 0)),
+            value.str.contains(EMAIL),
+            pl.format("the text contains an e-mail address: '{}'", value.str.extract(EMAIL, 0)),
             "Remove personal contact details from free text; personnel go in study_personnel.",
         ),
         (
-            value.str.contains(_PHONE),
+            value.str.contains(PHONE),
             pl.format(
                 "the text contains what looks like a phone number: '{}'",
-                value.str.extract(_PHONE, 0),
+                value.str.extract(PHONE, 0),
             ),
             "Remove phone numbers from free text.",
         ),
