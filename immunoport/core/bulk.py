@@ -6,6 +6,7 @@ inside the caller's transaction, so a failed load leaves nothing behind.
 """
 
 import io
+from typing import Any
 
 import polars as pl
 from django.db import connection, models
@@ -55,3 +56,50 @@ def reset_sequences(models_: list[type[models.Model]]) -> None:
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
+
+
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "IntegerField": pl.Int64(),
+    "BigIntegerField": pl.Int64(),
+    "AutoField": pl.Int64(),
+    "BigAutoField": pl.Int64(),
+    "PositiveIntegerField": pl.Int64(),
+    "FloatField": pl.Float64(),
+    "DateField": pl.Date(),
+    "DateTimeField": pl.Datetime("us", "UTC"),
+    "BooleanField": pl.Boolean(),
+    "JSONField": pl.Object(),
+}
+_READ_CHUNK_ROWS = 50_000
+
+
+def internal_type(field: Any) -> str:
+    """The field's storage type; a reference has the type of the column it names."""
+    while field.is_relation:  # django-stubs does not know ForeignKey.target_field
+        field = field.target_field
+    return field.get_internal_type()
+
+
+def polars_type(internal: str) -> pl.DataType:
+    """The frame type of a storage type (``internal_type``); text for the rest."""
+    return _POLARS_TYPES.get(internal, pl.String())
+
+
+def read_frame(queryset: models.QuerySet, columns: list[str] | None = None) -> pl.DataFrame:
+    """The queryset's rows as a frame named by table columns (all concrete ones by
+    default), read in chunks so that no million Python tuples exist at once."""
+    fields = {f.column: f for f in queryset.model._meta.concrete_fields}
+    columns = columns or list(fields)
+    schema = {c: polars_type(internal_type(fields[c])) for c in columns}
+    rows = queryset.values_list(*(fields[c].attname for c in columns)).iterator(
+        chunk_size=_READ_CHUNK_ROWS
+    )
+    frames = [pl.DataFrame(schema=schema)]
+    chunk: list[tuple] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == _READ_CHUNK_ROWS:
+            frames.append(pl.DataFrame(chunk, schema=schema, orient="row"))
+            chunk = []
+    frames.append(pl.DataFrame(chunk, schema=schema, orient="row"))
+    return pl.concat(frames, rechunk=True)

@@ -474,7 +474,24 @@ def read_package(package: Package) -> PackageContents:
         files[table] = label
     if problems:
         raise PackageError(f"{package.name}: cannot read the package", problems)
+    _link_grants(frames, files)
     return PackageContents(package, frames, files, ignored_tables, ignored_columns, warnings)
+
+
+def _link_grants(frames: dict[str, pl.DataFrame], files: dict[str, str]) -> None:
+    """Older (DR16) packages ship a study's contract_grant rows without the
+    contract_grant_2_study table: a package's grants are its one study's."""
+    grants, studies = frames.get("contract_grant"), frames.get("study")
+    if grants is None or studies is None or studies.height != 1:
+        return
+    if "contract_grant_2_study" in frames:
+        return
+    frames["contract_grant_2_study"] = grants.select(
+        pl.col("contract_grant_id"),
+        pl.lit(studies["study_accession"][0]).alias("study_accession"),
+        *([pl.col(_LINE)] if _LINE in grants.columns else []),
+    )
+    files["contract_grant_2_study"] = files["contract_grant"]
 
 
 def _read_table_file(

@@ -56,7 +56,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from immunoport.core.accessions import issue_accessions
-from immunoport.core.bulk import insert_frame
+from immunoport.core.bulk import insert_frame, internal_type, polars_type
 from immunoport.core.models import AccessionedRecord
 from immunoport.ingest.immport_download import LEGACY_FALLBACKS, NOT_SPECIFIED, load_order
 from immunoport.ingest.load_files import StoredFiles
@@ -627,7 +627,7 @@ class _State:
         for c in frame.columns:
             if c == LINE or c not in fields:
                 continue
-            out.append(_cast(c, _internal_type(fields[c])).alias(c))
+            out.append(_cast(c, internal_type(fields[c])).alias(c))
         frame = frame.select(out)
         for c, f in fields.items():
             if f.null or c in {"workspace_id", f.model._meta.pk.column}:
@@ -635,7 +635,7 @@ class _State:
             empty = frame[c].is_null() if c in frame.columns else None
             if empty is not None and not empty.any():
                 continue
-            if f.has_default() or _polars_type(_internal_type(f)) == pl.String:
+            if f.has_default() or polars_type(internal_type(f)) == pl.String:
                 # ImmPort's placeholder for a required text nobody reported
                 default = f.get_default() if f.has_default() else NOT_SPECIFIED
                 fill = pl.lit(default) if c not in frame.columns else pl.col(c).fill_null(default)
@@ -1056,7 +1056,7 @@ def _fetch(
     """``columns`` of the workspace's rows whose column ``by`` is one of ``values``."""
     fields = {f.column: f for f in model._meta.concrete_fields}
     attnames = [fields[c].attname for c in columns]
-    schema = {c: _polars_type(_internal_type(fields[c])) for c in columns}
+    schema = {c: polars_type(internal_type(fields[c])) for c in columns}
     # a frame per chunk: a million rows are never a million Python tuples at once
     frames = [pl.DataFrame(schema=schema)]
     for start in range(0, len(values), _IN_CHUNK):
@@ -1067,26 +1067,8 @@ def _fetch(
     return pl.concat(frames, rechunk=True)
 
 
-def _internal_type(f) -> str:
-    while f.is_relation:
-        f = f.target_field
-    return f.get_internal_type()
-
-
-def _polars_type(internal: str) -> pl.DataType:
-    return {
-        "IntegerField": pl.Int64(),
-        "BigIntegerField": pl.Int64(),
-        "AutoField": pl.Int64(),
-        "BigAutoField": pl.Int64(),
-        "FloatField": pl.Float64(),
-        "DateField": pl.Date(),
-        "JSONField": pl.Object(),
-    }.get(internal, pl.String())
-
-
 def _cast(column: str, internal: str) -> pl.Expr:
-    dtype = _polars_type(internal)
+    dtype = polars_type(internal)
     value = pl.col(column)
     if dtype == pl.String:
         return value.cast(pl.String)

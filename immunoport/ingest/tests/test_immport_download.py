@@ -134,7 +134,7 @@ def test_the_command_creates_the_workspace_and_prints_the_report(capsys):
     call_command("import_immport", str(DEMO_DATA / "SDY208"), workspace="Flu lab", shared=True)
 
     out = capsys.readouterr().out
-    assert "SDY208-DR16_Tab -> workspace 'Flu lab': 643 rows inserted" in out
+    assert "SDY208-DR16_Tab -> workspace 'Flu lab': 644 rows inserted" in out
     assert "published SDY208" in out
     assert "tables with no place in the current model (rows not imported): " in out
     assert "subject_2_protocol 7" in out
