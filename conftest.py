@@ -20,6 +20,15 @@ from immunoport.workspaces.models import Workspace
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _files_in_a_temporary_folder(tmp_path_factory):
+    """Stored files (snapshots, documents) of the whole run go to a temporary folder,
+    never to the checkout's var/ of a developer's own data."""
+    from django.conf import settings
+
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("files"))
+
+
 @pytest.fixture(autouse=True)
 def _database_baseline(request):
     """Every test that uses the database starts from what migrations leave there.

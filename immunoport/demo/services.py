@@ -10,6 +10,7 @@ from pathlib import Path
 from django.db import transaction
 
 from immunoport.ingest.immport_download import ImportReport, import_packages
+from immunoport.releases.services import build_release, shared_studies
 from immunoport.schema.models import Lookup
 from immunoport.schema.reference import lookup_index
 from immunoport.schema.services import load_lookups
@@ -45,7 +46,8 @@ def demo_packages() -> list[Path]:
 
 @transaction.atomic
 def load_demo() -> DemoLoad:
-    """Load lookups if missing, then the demo studies, shared, into "ImmPort demo".
+    """Load lookups if missing, then the demo studies into "ImmPort demo", released
+    in a data release of their own.
 
     Running it again changes nothing: every record is found and skipped.
     """
@@ -54,4 +56,6 @@ def load_demo() -> DemoLoad:
         load_lookups()
     workspace, _ = Workspace.objects.get_or_create(name=DEMO_WORKSPACE)
     reports = import_packages(demo_packages(), workspace, shared=True)
+    if not shared_studies().filter(workspace=workspace).exists():
+        build_release(notes="The ImmPort demo studies.")
     return DemoLoad(workspace, lookups_missing, reports)

@@ -32,7 +32,7 @@ from immunoport.core.accessions import advance_counter, split_accession
 from immunoport.core.archives import ArchiveError, extract
 from immunoport.core.bulk import insert_frame, reset_sequences
 from immunoport.core.models import AccessionedRecord
-from immunoport.releases.services import publish_study
+from immunoport.releases.services import approve_imported, publish_study
 from immunoport.schema.reference import tables as reference_tables
 from immunoport.studies.models import Study, StudyDataRelease
 from immunoport.studies.registry import models_by_table
@@ -871,13 +871,14 @@ def _accession_maxima(
 
 
 def _publish(accessions: list[str], workspace: Workspace, release: int) -> list[str]:
-    """Publish the package's studies in this workspace that have no data release yet."""
+    """Approve the package's studies in this workspace for the next data release, and
+    record ImmPort's release for those whose package did not ship one."""
     released = StudyDataRelease.objects.filter(study_id__in=accessions).values("study_id")
-    unreleased = Study.objects.filter(pk__in=accessions, workspace=workspace).exclude(
-        pk__in=released
-    )
+    studies = Study.objects.filter(pk__in=accessions, workspace=workspace).order_by("pk")
     published = []
-    for study in unreleased.order_by("pk"):
+    for study in studies.exclude(pk__in=released):
         publish_study(study, version=release, status="Imported")
         published.append(study.pk)
+    for study in studies:
+        approve_imported(study)
     return published

@@ -1,14 +1,14 @@
-"""Figures and listings for the public portal, computed from shared studies only."""
+"""Figures and listings for the public portal: the current data release only.
+
+Everything here reads ``releases.public``: released snapshots, never live rows.
+"""
 
 from dataclasses import dataclass
 from typing import cast
 
 from django.core.cache import cache
-from django.db.models import Count
-from django.db.models.functions import Coalesce
 
-from immunoport.releases.services import shared_studies
-from immunoport.studies.models import Arm2Subject, Experiment, LabTest, Study2ConditionOrDisease
+from immunoport.releases.public import public_table, released_studies
 from immunoport.studies.registry import result_models
 
 BANNER_CACHE_KEY = "portal:banner-figures"
@@ -22,28 +22,26 @@ class Figure:
 
 
 def compute_banner_figures() -> list[Figure]:
-    """ImmPort's home-page banner: what the shared data holds, counted live."""
-    studies = shared_studies()
-    subjects = (
-        Arm2Subject.objects.filter(arm__study__in=studies).values("subject").distinct().count()
-    )
-    diseases = (
-        Study2ConditionOrDisease.objects.filter(study__in=studies)
-        .annotate(condition=Coalesce("condition_preferred", "condition_reported"))
-        .values("condition")
-        .distinct()
-        .count()
-    )
-    results = sum(
-        model._default_manager.filter(study__in=studies).count() for model in result_models()
-    )
+    """ImmPort's home-page banner: what the current release holds."""
+    studies = list(released_studies())
+    results = {model._meta.db_table for model in result_models()}
+
+    def total(*tables: str) -> int:
+        return sum(study.counts.get(table, 0) for study in studies for table in tables)
+
+    conditions = set()
+    for study in studies:
+        frame = public_table(study, "study_2_condition_or_disease")
+        if frame.height:
+            preferred = frame["condition_preferred"].fill_null(frame["condition_reported"])
+            conditions.update(preferred.to_list())
     return [
-        Figure("Studies", studies.count()),
-        Figure("Subjects", subjects),
-        Figure("Diseases", diseases),
-        Figure("Experiments", Experiment.objects.filter(study__in=studies).count()),
-        Figure("Total Results", results),
-        Figure("Lab Tests", LabTest.objects.filter(lab_test_panel__study__in=studies).count()),
+        Figure("Studies", len(studies)),
+        Figure("Subjects", total("subject")),
+        Figure("Diseases", len(conditions)),
+        Figure("Experiments", total("experiment")),
+        Figure("Total Results", total(*results)),
+        Figure("Lab Tests", total("lab_test")),
     ]
 
 
@@ -53,11 +51,15 @@ def banner_figures() -> list[Figure]:
     return cast(list[Figure], figures)
 
 
-def shared_study_list():
-    """Shared studies with their subject counts."""
-    return (
-        shared_studies()
-        .annotate(subject_count=Count("armorcohort__arm2subject__subject", distinct=True))
-        .order_by("study_accession")
-        .values("study_accession", "brief_title", "subject_count")
-    )
+def shared_study_list() -> list[dict]:
+    """The current release's studies with their subject counts."""
+    return [
+        {
+            "study_accession": study.study_accession,
+            "brief_title": study.title,
+            "subject_count": study.counts.get("subject", 0),
+            "version": study.version,
+            "release": study.release.label,
+        }
+        for study in released_studies()
+    ]

@@ -56,6 +56,9 @@ class DataRelease(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     notes = models.TextField(blank=True)  # the curators' words; the study lists are generated
+    # ALLSTUDIES: one summary row per study of the release, built with the downloads
+    all_studies = models.CharField(max_length=300, blank=True)
+    all_studies_md5 = models.CharField(max_length=32, blank=True)
 
     class Meta:
         db_table = "data_release"

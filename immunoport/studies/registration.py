@@ -26,9 +26,10 @@ from django.utils import timezone
 from immunoport.core.models import AccessionedRecord
 from immunoport.ingest.loader import LoadError, load_package
 from immunoport.studies import wizard
+from immunoport.studies.documents import stored_documents
 from immunoport.studies.drafts import DraftFile, StudyDraft
 from immunoport.studies.history import RecordHistory
-from immunoport.studies.models import FileInfo, Protocol, Study, Study2Protocol
+from immunoport.studies.models import Protocol, Study, Study2Protocol
 from immunoport.studies.registry import models_by_table
 from immunoport.studies.wizard import Part, Problem, Step
 from immunoport.validation.checks import PackageIndex
@@ -310,7 +311,7 @@ def _write_package(draft: StudyDraft, root: Path) -> None:
     for document in draft.files.all():
         with document.file.open("rb") as source:
             (root / document.name).write_bytes(source.read())
-    for name, stored in _stored_documents(draft.workspace, _named_files(draft.data)).items():
+    for name, stored in stored_documents(draft.workspace, _named_files(draft.data)).items():
         if not (root / name).exists():
             with default_storage.open(stored, "rb") as source:
                 (root / name).write_bytes(source.read())
@@ -320,25 +321,7 @@ def _stored_names(draft: StudyDraft) -> set[str]:
     """Documents an edited study already holds: they need no new upload."""
     if not draft.edits_study:
         return set()
-    return set(_stored_documents(draft.workspace, _named_files(draft.data)))
-
-
-def _stored_documents(workspace: Workspace, names: Iterable[str]) -> dict[str, str]:
-    """The stored copy (storage name) of each document the workspace's study templates
-    named: protocols and study files, newest first."""
-    stored: dict[str, str] = {}
-    rows = (
-        FileInfo.objects.filter(workspace=workspace, original_file_name__in=set(names))
-        .filter(
-            models.Q(detail__startswith=wizard.PROTOCOLS)
-            | models.Q(detail__startswith=wizard.DESIGN)
-        )
-        .order_by("-pk")
-        .values_list("original_file_name", "name")
-    )
-    for original, name in rows:
-        stored.setdefault(original, name)
-    return stored
+    return set(stored_documents(draft.workspace, _named_files(draft.data)))
 
 
 def _remove_dropped(draft: StudyDraft, user) -> None:
@@ -408,7 +391,7 @@ def export_package(study: Study) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in wizard.package_files(data).items():
             archive.writestr(name, text)
-        for name, stored in _stored_documents(study.workspace, _named_files(data)).items():
+        for name, stored in stored_documents(study.workspace, _named_files(data)).items():
             with default_storage.open(stored, "rb") as source:
                 archive.writestr(name, source.read())
     return buffer.getvalue()

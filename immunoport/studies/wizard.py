@@ -20,13 +20,12 @@ from immunoport.schema.blanks import describe, lookup_terms
 from immunoport.schema.filled import compound_text, flatten, tabular_text
 from immunoport.schema.reference import tables
 from immunoport.schema.templates import Column, Section, Template, templates
+from immunoport.studies.documents import DESIGN, PROTOCOLS
 from immunoport.studies.registry import models_by_table
 from immunoport.validation.checks import PackageIndex, column_checks
 from immunoport.validation.findings import Severity
 from immunoport.validation.parser import LINE
 
-DESIGN = "basic_study_design.txt"
-PROTOCOLS = "protocols.txt"
 DATE_FORMAT = "%d-%b-%Y"  # the templates' dd-MMM-yyyy
 # Columns the wizard fills itself: a protocol's file name is the uploaded document's.
 UPLOADED = {("protocols", "File Name"), ("study_file", "File Name")}

@@ -21,6 +21,7 @@ from immunoport.ingest.immport_download import (
     read_package,
 )
 from immunoport.ingest.tests.immport_files import database_counts, distinct_rows, row_counts
+from immunoport.releases.models import SharingRequest
 from immunoport.releases.services import shared_studies
 from immunoport.studies.models import (
     ContractGrant,
@@ -249,10 +250,12 @@ def test_a_package_imported_unshared_stays_private(workspace):
 
 
 @pytest.mark.django_db
-def test_a_shared_package_is_published_in_its_data_release(workspace):
+def test_a_shared_package_is_approved_for_the_next_data_release(workspace):
     report = import_package(DEMO_DATA / "SDY208", workspace, shared=True)
 
-    assert list(shared_studies().values_list("pk", flat=True)) == ["SDY208"]
+    assert not shared_studies().exists()  # public once a release holds it
+    sharing = SharingRequest.objects.get()
+    assert (sharing.study_id, sharing.status) == ("SDY208", "approved")
     release = StudyDataRelease.objects.get()
     assert (release.data_release_version, release.status) == (16, "Imported")
     assert report.published == ["SDY208"]

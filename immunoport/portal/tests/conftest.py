@@ -1,6 +1,9 @@
+import datetime
+
 import pytest
 
-from immunoport.releases.services import publish_study
+from immunoport.ingest.tests.packages import own_storage_fixture  # noqa: F401 - fixture
+from immunoport.releases import services
 from immunoport.studies.models import (
     Arm2Subject,
     ArmOrCohort,
@@ -49,13 +52,15 @@ def build_study(workspace, *, title, subjects, condition, results_per_subject, s
                 value_reported="12.5",
             )
     if shared:
-        publish_study(study, version=1)
+        sharing = services.request_sharing(study, None, datetime.date(2026, 1, 1))
+        checked = [key for key, _ in services.REVIEW_CHECKLIST]
+        services.review(sharing, None, checked=checked, approve=True)
     return study
 
 
 @pytest.fixture
-def shared_and_private_studies(workspace, other_workspace):
-    """Two shared studies in one workspace and a larger private one in another."""
+def shared_and_private_studies(workspace, other_workspace, own_storage):
+    """Two released studies in one workspace and a larger private one in another."""
     build_study(
         workspace, title="Flu vaccine", subjects=3, condition="Influenza",
         results_per_subject=2, shared=True,
@@ -68,3 +73,4 @@ def shared_and_private_studies(workspace, other_workspace):
         other_workspace, title="Private lupus cohort", subjects=7, condition="Lupus",
         results_per_subject=5, shared=False,
     )  # fmt: skip
+    services.build_release()
