@@ -1,7 +1,7 @@
 """Site-wide roles beyond workspace membership, as Django groups.
 
 Staff run the repository (approve accounts and workspace requests, publish agreement
-versions, read the audit log); curators will review data for sharing. Neither role
+versions, read the audit log); curators review data for sharing and build releases (``curation.permissions``). Neither role
 opens a workspace's private pages: only membership does (workspaces.permissions).
 The groups are brought up to date after every ``migrate`` (and test flush): Django
 creates each app's permissions as its post-migrate signal goes by, so the sync runs
@@ -9,6 +9,16 @@ on every one and sets the permissions that exist so far.
 """
 
 from django.contrib.auth.models import Group, Permission
+
+# Curators review sharing requests, clear flagged text, map reported values and build
+# data releases; staff may do all of it too.
+CURATION = (
+    "releases.view_sharingrequest",
+    "releases.change_sharingrequest",
+    "releases.add_datarelease",
+    "curation.view_textflag",
+    "curation.change_textflag",
+)
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "Staff": (
@@ -27,8 +37,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "studies.add_program",
         "studies.change_program",
         "studies.view_program",
+        *CURATION,
     ),
-    "Curators": (),
+    "Curators": CURATION,
 }
 
 
