@@ -163,7 +163,9 @@ class AuditEvent(models.Model):
         DOWNLOADED = "downloaded", "Downloaded private data"
         STUDY_REGISTERED = "study-registered", "Registered a study"
         STUDY_EDITED = "study-edited", "Edited a study"
+        SHARING_REQUESTED = "sharing-requested", "Asked to share a study"
         SHARING_APPROVED = "sharing-approved", "Approved sharing"
+        TEXT_CLEARED = "text-cleared", "Cleared flagged free text"
         RELEASED = "released", "Released data"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
