@@ -24,16 +24,17 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from immunoport.accounts import audit
+from immunoport.core.bulk import read_frame
 from immunoport.curation.models import TextFlag
 from immunoport.releases.downloads import StudyDocument, write_all_studies, write_study_download
 from immunoport.releases.models import DataRelease, ReleasedStudy, SharingRequest
 from immunoport.releases.privacy import flag_free_text, public_tables, row_keys
-from immunoport.releases.snapshot import study_frames
+from immunoport.releases.snapshot import study_frames, study_querysets
 from immunoport.studies.documents import stored_documents
 from immunoport.studies.models import Study, StudyDataRelease
 
@@ -166,6 +167,29 @@ def clear_flag(flag: TextFlag, curator) -> None:
     flag.cleared_by = curator
     flag.cleared_at = timezone.now()
     flag.save(update_fields=["cleared_by", "cleared_at"])
+
+
+def flagged_text(study: Study) -> list[tuple[TextFlag, str | None]]:
+    """The study's flags, not yet cleared first, each with the value its row holds now
+    (None when the row is gone), for a curator to read."""
+    flags = list(
+        TextFlag.objects.filter(study_accession=study.pk)
+        .select_related("cleared_by")
+        .order_by(F("cleared_at").asc(nulls_first=True), "table_name", "record_key")
+    )
+    querysets = study_querysets(study)
+    values: dict[tuple[str, str, str], str | None] = {}
+    for table in sorted({flag.table_name for flag in flags} & set(querysets)):
+        frame = read_frame(querysets[table])
+        keys = row_keys(table, frame)
+        if keys is None:
+            continue
+        frame = frame.with_columns(keys.alias("_key"))
+        for flag in flags:
+            if flag.table_name == table and flag.column_name in frame.columns:
+                found = frame.filter(pl.col("_key") == flag.record_key)[flag.column_name]
+                values[table, flag.record_key, flag.column_name] = found[0] if len(found) else None
+    return [(f, values.get((f.table_name, f.record_key, f.column_name))) for f in flags]
 
 
 # --- releases ----------------------------------------------------------------------------
