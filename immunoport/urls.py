@@ -13,6 +13,8 @@ urlpatterns = [
     path("workspaces/", include("immunoport.workspaces.urls")),
     path("workspaces/", include("immunoport.ingest.urls")),
     path("workspaces/", include("immunoport.studies.urls")),
+    path("workspaces/", include("immunoport.releases.urls")),
+    path("curation/", include("immunoport.curation.urls")),
     path("", include("immunoport.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("uploads/tus/", include("immunoport.tus.urls")),

@@ -10,7 +10,7 @@ from immunoport.studies import grants, registration, wizard
 from immunoport.studies.drafts import StudyDraft
 from immunoport.studies.forms import ContractGrantForm, StudyLinkForm, read_step, step_view
 from immunoport.studies.models import ContractGrant, Study
-from immunoport.workspaces.permissions import WRITERS, role_in, workspace_for
+from immunoport.workspaces.permissions import WRITERS, is_owner, role_in, workspace_for
 
 
 @login_required
@@ -94,6 +94,7 @@ def registrations(request: HttpRequest, workspace_id: int) -> HttpResponse:
             "studies": Study.objects.filter(workspace=workspace).order_by("-study_accession"),
             "drafts": registration.drafts_of(workspace).filter(status=StudyDraft.Status.DRAFT),
             "can_write": role_in(request.user, workspace) in WRITERS,
+            "can_share": is_owner(request.user, workspace),
         },
     )
 

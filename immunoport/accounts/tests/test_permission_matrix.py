@@ -33,6 +33,7 @@ ACTORS = (
     "staff",
 )
 SIGNED_IN = frozenset(ACTORS) - {"anonymous"}
+CURATORS = frozenset({"curator", "staff"})
 MEMBERS_OF_A = frozenset({"viewer", "uploader", "owner"})
 WRITERS_OF_A = frozenset({"uploader", "owner"})
 
@@ -61,6 +62,9 @@ class Private:
     data: Callable[[World], dict] = lambda world: {}
     # The same URL on workspace B's objects, which no actor of A may reach.
     kwargs_of_b: Callable[[World], dict] | None = None
+    # Curators' pages list every workspace's sharing requests, B's too: curators and
+    # staff may see B's names there; every other actor still must not.
+    curators_see_b: bool = False
 
     @property
     def id(self) -> str:
@@ -140,6 +144,49 @@ def draft(world: World, workspace: str, slug: str | None = None) -> dict:
 def study(world: World, workspace: str) -> dict:
     accession = "SDY900002" if workspace == "a" else "SDY900001"
     return {"workspace_id": (world.a if workspace == "a" else world.b).pk, "accession": accession}
+
+
+def sharing(world: World, workspace: str) -> dict:
+    """A sharing request for the workspace's study, made the first time a page asks."""
+    from immunoport.releases.models import SharingRequest
+
+    key = f"{workspace}_sharing"
+    if key not in world.objects:
+        world.objects[key] = SharingRequest.objects.create(
+            workspace=world.a if workspace == "a" else world.b,
+            study_id=study(world, workspace)["accession"],
+            share_after="2026-01-01",
+            message="Aster message" if workspace == "a" else B_SECRETS[2],
+        )
+    return {"sharing_id": world.objects[key].pk}
+
+
+def flag(world: World) -> dict:
+    """A flagged value of A's study, with its sharing request."""
+    from immunoport.curation.models import TextFlag
+
+    if "a_flag" not in world.objects:
+        world.objects["a_flag"] = TextFlag.objects.create(
+            workspace=world.a,
+            study_accession="SDY900002",
+            table_name="study",
+            record_key="SDY900002",
+            column_name="description",
+            reason="e-mail address",
+            value_md5="0" * 32,
+        )
+    return sharing(world, "a") | {"flag_id": world.objects["a_flag"].pk}
+
+
+def both_sharing(world: World) -> dict:
+    """Sharing requests of A and B exist: a curator's list shows both."""
+    sharing(world, "b")
+    sharing(world, "a")
+    return {}
+
+
+def curated(name: str, method: str = "GET", kwargs=both_sharing, data=lambda world: {}):
+    return Private(name, CURATORS, method=method, kwargs=kwargs, data=data, curators_see_b=True)
 
 
 PRIVATE = (
@@ -294,6 +341,33 @@ PRIVATE = (
         kwargs=lambda world: study(world, "a"),
         kwargs_of_b=lambda world: study(world, "b"),
     ),
+    # sharing: owners ask, curators (and staff) review, clear flags and release
+    Private(
+        "releases:share",
+        frozenset({"owner"}),
+        kwargs=lambda world: study(world, "a"),
+        kwargs_of_b=lambda world: study(world, "b"),
+    ),
+    Private(
+        "releases:share",
+        frozenset({"owner"}),
+        method="POST",
+        kwargs=lambda world: study(world, "a"),
+        data=lambda world: {"share_after": "2026-01-01", "message": "Please share"},
+        kwargs_of_b=lambda world: study(world, "b"),
+    ),
+    curated("curation:index"),
+    curated("curation:sharing"),
+    curated("curation:review", kwargs=lambda world: both_sharing(world) | sharing(world, "a")),
+    curated(
+        "curation:review",
+        method="POST",
+        kwargs=lambda world: sharing(world, "a"),
+        data=lambda world: {"decision": "return", "comment": "Add the documents."},
+    ),
+    curated("curation:flag-clear", method="POST", kwargs=flag),
+    curated("curation:releases"),
+    curated("curation:releases", method="POST", data=lambda world: {"notes": "First"}),
     Private("accounts:tokens", SIGNED_IN),
     Private("accounts:activity", SIGNED_IN),
     Private(
@@ -455,7 +529,7 @@ def test_only_allowed_actors_reach_a_private_page(client, sign_in, world, page, 
             assert not response["Location"].startswith(reverse("account_login"))
     else:
         assert_refused(response, actor)
-    if actor != "other_member":
+    if actor != "other_member" and not (page.curators_see_b and actor in CURATORS):
         body = response.content.decode(errors="replace")
         assert not any(secret in body for secret in B_SECRETS)
 
