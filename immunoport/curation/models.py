@@ -42,3 +42,56 @@ class TextFlag(models.Model):
     @property
     def cleared(self) -> bool:
         return self.cleared_at is not None
+
+
+class ValueMapping(models.Model):
+    """A curator's decision: a reported value (any case) means this term of a lookup.
+
+    Never edited: a re-mapping is a new row, and the latest row for a value is the one
+    that holds (for rows loaded later too). ``rows_changed`` is how many stored rows the
+    mapping gave the preferred value at the time.
+    """
+
+    lookup = models.ForeignKey("schema.Lookup", on_delete=models.PROTECT, related_name="+")
+    reported_value = models.CharField(max_length=1000)  # lower-cased, trimmed
+    preferred = models.CharField(max_length=1000)  # the term's name, as in the lookup
+    curator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    mapped_at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True)
+    rows_changed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "value_mapping"
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["lookup", "reported_value"])]
+
+    def __str__(self) -> str:
+        return f"{self.lookup_id}: {self.reported_value!r} -> {self.preferred!r}"
+
+
+class LookupTermAddition(models.Model):
+    """A term a curator added to a lookup, for reported values ImmPort has no term for.
+
+    Kept as it was added even if the term is later removed or renamed.
+    """
+
+    lookup = models.ForeignKey("schema.Lookup", on_delete=models.PROTECT, related_name="+")
+    term = models.ForeignKey(
+        "schema.LookupTerm", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    name = models.CharField(max_length=1000)
+    ontology_id = models.CharField(max_length=250, blank=True)  # "DOID:8469"
+    link = models.CharField(max_length=2000, blank=True)
+    curator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "lookup_term_addition"
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.lookup_id}: {self.name}"

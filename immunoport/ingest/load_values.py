@@ -5,10 +5,12 @@
 - A column with a preferred vocabulary keeps the reported value as given and fills
   the ``*_preferred`` columns its registry entry names (``preferred_value_column``):
   first through ImmPort's mapping table of reported synonyms (lk_*_pref_map) when
-  the project holds it, then by the reported value being itself a term of the lookup
-  (case-insensitive). Composite lookups (lk_disease: "name ; DOID:635") also fill
-  the columns their name parts are labelled with (disease_ontology_id). A value
-  matching nothing stays without a preferred value, for a curator to map.
+  the project holds it, then through curators' mappings of reported values to terms
+  (immunoport.curation.services.map_values), then by the reported value being itself
+  a term of the lookup (case-insensitive). Composite lookups (lk_disease: "name ;
+  DOID:635") also fill the columns their name parts are labelled with
+  (disease_ontology_id). A value matching nothing stays without a preferred value,
+  for a curator to map.
 
 Everything is a join of the whole column with the lookup; no value is looked at alone.
 """
@@ -17,12 +19,14 @@ from functools import cache
 
 import polars as pl
 
+from immunoport.curation.services import mapped_preferred
 from immunoport.schema.reference import lookup_index, read_lookup_file
 from immunoport.schema.templates import Column
 from immunoport.validation.vocabulary import synonyms, vocabulary
 
 _KEY = "_lookup_key"
 _TERM = "_lookup_term"
+_ADDED = "_curated_term"
 
 
 @cache
@@ -55,6 +59,20 @@ def _terms(name: str) -> pl.DataFrame:
     )
 
 
+def _curated(lookup: str) -> pl.DataFrame:
+    """Curators' mappings of ``lookup``: reported key -> the term lower-cased
+    (``_mapped``) and as named (``_ADDED``, for terms only a curator added)."""
+    latest = mapped_preferred(lookup)
+    return pl.DataFrame(
+        {
+            _KEY: list(latest),
+            "_mapped": [t.lower() for t in latest.values()],
+            _ADDED: list(latest.values()),
+        },
+        schema={_KEY: pl.String, "_mapped": pl.String, _ADDED: pl.String},
+    )
+
+
 def canonical(frame: pl.DataFrame, name: str, lookup: str) -> pl.DataFrame:
     """``frame[name]`` in the lookup's spelling where it is a term of it in another case."""
     if lookup not in _lookup_files() or frame.is_empty():
@@ -84,16 +102,21 @@ def fill_preferred(
     terms = _terms(lookup)
     key = pl.col(reported).str.to_lowercase().str.strip_chars()
     out = frame.with_columns(key.alias(_KEY))
+    # a reported synonym names the preferred term; look that term up in turn. ImmPort's
+    # synonyms come first, then curators' mappings (immunoport.curation.services)
+    mapped = _curated(lookup)
     mapping = column.preferred_mapping_table
     if mapping and mapping in _lookup_files():
-        # a reported synonym names the preferred term; look that term up in turn
-        mapped = synonyms(mapping).select(
-            pl.col("key").alias(_KEY), pl.col("preferred").str.to_lowercase().alias("_mapped")
+        immport = synonyms(mapping).select(
+            pl.col("key").alias(_KEY),
+            pl.col("preferred").str.to_lowercase().alias("_mapped"),
+            pl.lit(None, pl.String).alias(_ADDED),
         )
-        out = out.join(mapped, on=_KEY, how="left").with_columns(
-            pl.coalesce("_mapped", _KEY).alias(_KEY)
-        )
-        out = out.drop("_mapped")
+        mapped = pl.concat([immport, mapped]).unique(_KEY, keep="first", maintain_order=True)
+    out = out.join(mapped, on=_KEY, how="left").with_columns(
+        pl.coalesce("_mapped", _KEY).alias(_KEY)
+    )
+    out = out.drop("_mapped")
     labels = [c for c in terms.columns if c not in {_KEY, _TERM}]
     found = terms.select(
         _KEY,
@@ -104,6 +127,17 @@ def fill_preferred(
         ),
     )
     out = out.join(found, on=_KEY, how="left")
+    # a term a curator added is not in ImmPort's file: its name, and its name parts
+    # in the lookup's order, as they are
+    added = pl.col(_ADDED).str.split(" ; ")
+    out = out.with_columns(
+        pl.coalesce(
+            f"_found_{t}",
+            added.list.get(labels.index(t), null_on_oob=True) if t in labels else _ADDED,
+        ).alias(f"_found_{t}")
+        for t in targets
+        if f"_found_{t}" in out.columns
+    ).drop(_ADDED)
     filled = [t for t in targets if f"_found_{t}" in out.columns]
     return out.with_columns(
         pl.coalesce(
