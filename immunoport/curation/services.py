@@ -347,6 +347,7 @@ def add_term(
             link=link,
             description=description,
             parts=parts,
+            curated=True,
         )
         LookupTermAddition.objects.create(
             lookup=target,

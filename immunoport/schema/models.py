@@ -32,6 +32,8 @@ class LookupTerm(models.Model):
     link = models.CharField(max_length=2000, blank=True)
     description = models.TextField(blank=True)
     parts = models.JSONField(default=dict, blank=True)
+    # added by a curator, not one of ImmPort's: kept when ImmPort's lookups are reloaded
+    curated = models.BooleanField(default=False)
 
     class Meta:
         db_table = "lookup_term"

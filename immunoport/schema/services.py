@@ -57,7 +57,9 @@ def load_lookups() -> list[LookupLoad]:
             unique_fields=["lookup", "name"],
             update_fields=["term_id", "link", "description", "parts"],
         )
-        removed, _ = lookup.terms.exclude(name__in=[t.name for t in terms]).delete()
+        removed, _ = (
+            lookup.terms.exclude(name__in=[t.name for t in terms]).exclude(curated=True).delete()
+        )
         loads.append(LookupLoad(lookup.name, len(terms), removed))
     return loads
 

@@ -189,6 +189,8 @@ def test_a_new_term_is_added_once_and_can_then_be_mapped_to(conditions, curator)
     )
     map_values(CONDITION, ["type 1 diabetes"], "Type 1 diabetes (juvenile)", curator)
     assert preferred("Type 1 diabetes") == ["Type 1 diabetes (juvenile)"]
+    load_lookups()  # reloading ImmPort's lookups keeps the curators' terms
+    assert LookupTerm.objects.filter(pk=term.pk, curated=True).exists()
 
 
 @pytest.fixture
