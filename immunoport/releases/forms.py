@@ -57,5 +57,5 @@ class ReleaseForm(forms.Form):
     point = forms.BooleanField(
         label="Point release",
         required=False,
-        help_text="DR<n>.<m>: corrections to the current release rather than a new one.",
+        help_text="Corrections to the current release (DR1.1 after DR1) rather than a new one.",
     )
