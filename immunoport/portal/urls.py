@@ -6,6 +6,17 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("shared/", views.shared_data, name="shared-data"),
+    path("shared/releases/", views.releases, name="releases"),
+    path("shared/releases/<str:label>/", views.release, name="release"),
+    path(
+        "shared/releases/<str:label>/ALLSTUDIES.zip",
+        views.release_all_studies,
+        name="release-allstudies",
+    ),
+    path("shared/study/<str:accession>/", views.study, name="study"),
+    path(
+        "shared/study/<str:accession>/<str:label>.zip", views.study_download, name="study-download"
+    ),
     path("upload/", views.section, {"name": "upload"}, name="upload"),
     path("analysis/", views.section, {"name": "analysis"}, name="analysis"),
     path("resources/", views.section, {"name": "resources"}, name="resources"),

@@ -5,11 +5,13 @@ study's live rows, so a change to a shared study stays private until the next re
 """
 
 import io
+import re
 from functools import lru_cache
+from typing import Any
 
 import polars as pl
 from django.core.files.storage import default_storage
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from immunoport.releases.models import DataRelease, ReleasedStudy
 from immunoport.releases.services import current_release
@@ -57,4 +59,65 @@ def release_notes(release: DataRelease) -> dict[str, list[ReleasedStudy]]:
         "added": [s for s in studies if s.change == ReleasedStudy.Change.ADDED],
         "updated": [s for s in studies if s.change == ReleasedStudy.Change.UPDATED],
         "unchanged": [s for s in studies if s.change == ReleasedStudy.Change.UNCHANGED],
+    }
+
+
+# --- the release and study pages -------------------------------------------------------
+
+RELEASE_LABEL = re.compile(r"DR([0-9]+)(?:\.([0-9]+))?")
+
+
+def data_releases() -> QuerySet[DataRelease]:
+    """Every data release, newest first, with how many studies it added and updated."""
+    return DataRelease.objects.order_by("-major", "-minor").annotate(
+        added=Count("studies", filter=Q(studies__change=ReleasedStudy.Change.ADDED)),
+        updated=Count("studies", filter=Q(studies__change=ReleasedStudy.Change.UPDATED)),
+        total=Count("studies"),
+    )
+
+
+def data_release(label: str) -> DataRelease | None:
+    """The release labelled ``label`` (DR1, DR1.1), written as ``DataRelease.label`` is."""
+    found = RELEASE_LABEL.fullmatch(label)
+    if found is None:
+        return None
+    release = DataRelease.objects.filter(major=int(found[1]), minor=int(found[2] or 0)).first()
+    return release if release is not None and release.label == label else None
+
+
+def released_in(accession: str, label: str) -> ReleasedStudy | None:
+    """A study as the release labelled ``label`` holds it; None if it holds no such study."""
+    release = data_release(label)
+    return released_study(accession, release) if release is not None else None
+
+
+def study_counts(released: ReleasedStudy) -> dict[str, int]:
+    """The figures a release's notes give for a study, from its public tables' rows."""
+    counts = released.counts
+    return {
+        "subjects": counts.get("subject", 0),
+        "biosamples": counts.get("biosample", 0),
+        "experiments": counts.get("experiment", 0),
+        "expsamples": counts.get("expsample", 0),
+        "results": sum(n for table, n in counts.items() if table.endswith("_result")),
+    }
+
+
+def study_overview(released: ReleasedStudy) -> dict[str, Any]:
+    """The design of a released study as its public tables give it: the study row,
+    conditions, arms, planned visits and inclusion/exclusion criteria."""
+
+    def rows(table: str, order: str | None = None) -> list[dict[str, Any]]:
+        frame = public_table(released, table)
+        if order and order in frame.columns:
+            frame = frame.sort(order, nulls_last=True)
+        return frame.to_dicts()
+
+    study = rows("study")
+    return {
+        "study": study[0] if study else {},
+        "conditions": rows("study_2_condition_or_disease"),
+        "arms": rows("arm_or_cohort", "arm_accession"),
+        "planned_visits": rows("planned_visit", "order_number"),
+        "criteria": rows("inclusion_exclusion", "criterion_category"),
     }

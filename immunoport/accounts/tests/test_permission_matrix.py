@@ -394,6 +394,11 @@ PRIVATE = (
 PUBLIC = {
     "portal:home",
     "portal:shared-data",
+    "portal:releases",
+    "portal:release",
+    "portal:release-allstudies",
+    "portal:study",
+    "portal:study-download",
     "portal:upload",
     "portal:analysis",
     "portal:resources",
