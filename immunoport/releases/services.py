@@ -285,11 +285,17 @@ def snapshot_study(release: DataRelease, study: Study) -> ReleasedStudy:
         study_accession=study.pk,
         version=version,
         change=ReleasedStudy.Change.UPDATED if before else ReleasedStudy.Change.ADDED,
-        title=(study.brief_title or study.official_title or study.pk)[:250],
+        title=_public_title(public.get("study"), study.pk),
         counts={table: frame.height for table, frame in public.items() if frame.height},
         content_hash=content_hash,
         snapshot=folder,
     )
+
+
+def _public_title(study: pl.DataFrame | None, accession: str) -> str:
+    """The study's title as its public row holds it (a withheld title is no title)."""
+    row = study.row(0, named=True) if study is not None and study.height else {}
+    return (row.get("brief_title") or row.get("official_title") or accession)[:250]
 
 
 def _content_hash(public: dict[str, pl.DataFrame]) -> str:

@@ -136,3 +136,15 @@ def test_approval_needs_the_whole_checklist_and_a_refusal_a_reason(workspace, cu
         services.review(sharing, curator, checked=[], approve=False)
     sharing.refresh_from_db()
     assert sharing.status == SharingRequest.Status.REQUESTED
+
+
+def test_a_flagged_title_is_withheld_from_the_release_listing_too(
+    workspace, curator, django_capture_on_commit_callbacks
+):
+    study = register(workspace)
+    study.brief_title = "Flu cohort; questions to jane.roe@example.org"
+    study.save()
+    share(study, curator)
+    released = public.released_study(study.pk, release(django_capture_on_commit_callbacks))
+    assert "jane.roe" not in released.title
+    assert released.title == STEPS["basic-info"]["study"][0]["Official Title"]
