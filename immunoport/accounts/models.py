@@ -167,6 +167,8 @@ class AuditEvent(models.Model):
         SHARING_APPROVED = "sharing-approved", "Approved sharing"
         TEXT_CLEARED = "text-cleared", "Cleared flagged free text"
         RELEASED = "released", "Released data"
+        VALUE_MAPPED = "value-mapped", "Mapped a reported value"
+        TERM_ADDED = "term-added", "Added a lookup term"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
