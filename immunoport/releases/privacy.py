@@ -16,7 +16,9 @@ where a judgement is needed:
 4. Ages above 89 years are shown as 90: numeric ages are converted to years with
    the row's unit and capped (90 'Years'); in text ages every number above 89
    becomes 90.
-5. Free text flagged during curation (``withheld``) is nulled cell by cell;
+5. Stored files are named by their own name, not by the storage path that holds
+   them (which names the workspace).
+6. Free text flagged during curation (``withheld``) is nulled cell by cell;
    :func:`flag_free_text` finds the candidates (e-mail addresses, phone numbers,
    calendar dates).
 
@@ -197,6 +199,8 @@ def _public_table(
     frame = _withhold(table, frame, withheld)  # first: keys are still all there
     frame = frame.drop([c for c in frame.columns if _is_dropped(table, c, frame.schema[c])])
     frame = _cap_numeric_ages(frame)
+    if table == "file_info" and "name" in frame.columns:  # a storage path names the
+        frame = frame.with_columns(pl.col("name").str.split("/").list.last())  # workspace
     updates = [
         expr
         for column in frame.columns

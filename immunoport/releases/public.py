@@ -6,7 +6,6 @@ study's live rows, so a change to a shared study stays private until the next re
 
 import io
 import re
-from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -43,9 +42,7 @@ def public_table(released: ReleasedStudy, table: str) -> pl.DataFrame:
     return _read(f"{released.snapshot}/{table}.parquet")
 
 
-@lru_cache(maxsize=512)
 def _read(name: str) -> pl.DataFrame:
-    """Snapshots never change once written, so a process may keep what it read."""
     if not default_storage.exists(name):
         return pl.DataFrame()
     with default_storage.open(name, "rb") as handle:

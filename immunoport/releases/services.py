@@ -35,8 +35,8 @@ from immunoport.releases.downloads import StudyDocument, write_all_studies, writ
 from immunoport.releases.models import DataRelease, ReleasedStudy, SharingRequest
 from immunoport.releases.privacy import flag_free_text, public_tables, row_keys
 from immunoport.releases.snapshot import study_frames, study_querysets
-from immunoport.studies.documents import stored_documents
-from immunoport.studies.models import Study, StudyDataRelease
+from immunoport.studies.documents import DESIGN, PROTOCOLS, stored_documents
+from immunoport.studies.models import FileInfo, Study, StudyDataRelease
 
 # What a curator checks before a study is shared; every item must be ticked to approve.
 REVIEW_CHECKLIST = (
@@ -400,14 +400,15 @@ def _documents(accession: str, tables: dict[str, pl.DataFrame]) -> list[StudyDoc
         for name, stored in stored_documents(study.workspace, names).items():
             wanted.append((kind, name, stored))
     file_info = tables.get("file_info")
-    for row in file_info.iter_rows(named=True) if file_info is not None else []:
-        original = (row.get("original_file_name") or "").rsplit("/", 1)[-1]
-        if row.get("name") and (row.get("detail") or "").startswith(
-            ("protocols.txt", "basic_study_design.txt")
-        ):
-            continue  # a document above
-        if row.get("name"):
-            wanted.append((_document_kind(original), original, row["name"]))
+    ids = file_info["file_info_id"].to_list() if file_info is not None else []
+    stored_files = (
+        FileInfo.objects.filter(pk__in=ids)
+        .exclude(detail__startswith=DESIGN)
+        .exclude(detail__startswith=PROTOCOLS)
+    )  # documents above
+    for original, name in stored_files.order_by("pk").values_list("original_file_name", "name"):
+        original = original.rsplit("/", 1)[-1]
+        wanted.append((_document_kind(original), original, name))
     documents, seen = [], set()
     for kind, name, stored in wanted:
         if (kind, name) in seen or not default_storage.exists(stored):
