@@ -13,14 +13,17 @@ Counting and updating are done by the database, one query per table column.
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 
 from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Lower, Trim
+from django.http import HttpRequest
 from rapidfuzz import fuzz, process, utils
 
+from immunoport.accounts import audit
 from immunoport.curation.models import LookupTermAddition, ValueMapping
 from immunoport.schema.models import Lookup, LookupTerm
 from immunoport.schema.templates import templates
@@ -185,6 +188,34 @@ def queue(lookup: str | None = None) -> list[QueueItem]:
     return sorted(items, key=lambda i: (-i.rows, i.lookup, i.key))
 
 
+@dataclass(frozen=True)
+class LookupQueue:
+    """How much of one lookup's queue waits: distinct reported values and their rows."""
+
+    lookup: str
+    values: int
+    rows: int
+
+
+def queue_by_lookup() -> list[LookupQueue]:
+    """Every lookup some table column fills a preferred value from, with its waiting
+    reported values and rows; the lookups with most rows waiting first."""
+    values: dict[str, int] = dict.fromkeys((c.lookup for c in reported_columns()), 0)
+    rows = dict(values)
+    for item in queue():
+        values[item.lookup] += 1
+        rows[item.lookup] += item.rows
+    return sorted(
+        (LookupQueue(lookup, values[lookup], rows[lookup]) for lookup in values),
+        key=lambda q: (-q.rows, q.lookup),
+    )
+
+
+def lookups() -> set[str]:
+    """The lookups whose reported values the queue holds."""
+    return {c.lookup for c in reported_columns()}
+
+
 def mapped_preferred(lookup: str) -> dict[str, str]:
     """Curators' mappings of a lookup: lower-cased reported value -> preferred term.
 
@@ -213,6 +244,12 @@ def suggestions(lookup: str, value: str, n: int = 5) -> list[Suggestion]:
     """Terms of ``lookup`` a reported value may mean, best first: a term ImmPort's
     synonym tables (or a curator's earlier mapping) give for it, then terms of similar
     spelling (rapidfuzz's weighted ratio, case and punctuation ignored)."""
+    return suggestions_for(lookup, [value], n)[value]
+
+
+def suggestions_for(lookup: str, values: list[str], n: int = 5) -> dict[str, list[Suggestion]]:
+    """``suggestions`` for many reported values of one lookup (a page of the queue),
+    reading the lookup's terms, synonyms and mappings once."""
     terms = {
         name: (term_id, link)
         for name, term_id, link in LookupTerm.objects.filter(lookup_id=lookup).values_list(
@@ -220,26 +257,28 @@ def suggestions(lookup: str, value: str, n: int = 5) -> list[Suggestion]:
         )
     }
     if not terms:
-        return []
+        return {value: [] for value in values}
     by_lower = {name.lower(): name for name in terms}
     # a composite term ("influenza ; DOID:8469") is also named by its preferred part
     for name in terms:
         by_lower.setdefault(name.split(" ; ", 1)[0].lower(), name)
-    key = _normal(value)
-    out: list[Suggestion] = []
-    for reason, preferred in (
-        ("synonym", _synonyms_of(lookup).get(key)),
-        ("mapped before", mapped_preferred(lookup).get(key)),
-    ):
-        named = by_lower.get(preferred.lower()) if preferred else None
-        if named and all(s.term != named for s in out):
-            out.append(Suggestion(named, 100.0, reason, *terms[named]))
-    for name, score, _ in process.extract(
-        value, list(terms), scorer=fuzz.WRatio, processor=utils.default_process, limit=n
-    ):
-        if all(s.term != name for s in out):
-            out.append(Suggestion(name, round(score, 1), "similar spelling", *terms[name]))
-    return out[:n]
+    known = (("synonym", _synonyms_of(lookup)), ("mapped before", mapped_preferred(lookup)))
+    found: dict[str, list[Suggestion]] = {}
+    for value in values:
+        key = _normal(value)
+        out: list[Suggestion] = []
+        for reason, given in known:
+            preferred = given.get(key)
+            named = by_lower.get(preferred.lower()) if preferred else None
+            if named and all(s.term != named for s in out):
+                out.append(Suggestion(named, 100.0, reason, *terms[named]))
+        for name, score, _ in process.extract(
+            value, list(terms), scorer=fuzz.WRatio, processor=utils.default_process, limit=n
+        ):
+            if all(s.term != name for s in out):
+                out.append(Suggestion(name, round(score, 1), "similar spelling", *terms[name]))
+        found[value] = out[:n]
+    return found
 
 
 def _term(lookup: str, preferred: str, part: str) -> LookupTerm:
@@ -262,6 +301,7 @@ def map_values(
     curator: User,
     *,
     note: str = "",
+    request: HttpRequest | None = None,
 ) -> MappingResult:
     """Give every row (all workspaces, all studies) whose reported value is one of
     ``reported_values`` (any case, surrounding spaces ignored) the preferred term, in
@@ -300,7 +340,92 @@ def map_values(
             )
             for key in keys
         )
+        for mapping in mappings:
+            audit.record(
+                audit.Action.VALUE_MAPPED,
+                request=request,
+                actor=curator,
+                target=lookup,
+                reported=mapping.reported_value,
+                preferred=mapping.preferred,
+                rows=mapping.rows_changed,
+            )
     return MappingResult(mappings, sum(changed.values()), per_table)
+
+
+def map_chosen(
+    lookup: str,
+    chosen: dict[str, str],
+    curator: User,
+    *,
+    note: str = "",
+    request: HttpRequest | None = None,
+) -> MappingResult:
+    """Map many reported values at once (reported value -> preferred term): one
+    ``map_values`` per distinct term, all or nothing, so a term that is not in the
+    lookup leaves every row as it was."""
+    if not chosen:
+        raise CurationError("No reported value to map.")
+    by_term: dict[str, list[str]] = defaultdict(list)
+    for reported, preferred in chosen.items():
+        if not preferred.strip():
+            raise CurationError(f"Choose or type a term for {reported!r}.")
+        by_term[preferred.strip()].append(reported)
+    mappings: list[ValueMapping] = []
+    per_table: dict[str, int] = defaultdict(int)
+    with transaction.atomic():
+        for preferred, reported_values in by_term.items():
+            result = map_values(
+                lookup, reported_values, preferred, curator, note=note, request=request
+            )
+            mappings.extend(result.mappings)
+            for column, count in result.per_table.items():
+                per_table[column] += count
+    return MappingResult(mappings, sum(m.rows_changed for m in mappings), dict(per_table))
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A mapping or an added term, as the history page lists them."""
+
+    at: datetime
+    lookup: str
+    curator: str  # the username, "" if the account is gone
+    mapping: ValueMapping | None = None
+    addition: LookupTermAddition | None = None
+
+
+def history(lookup: str | None = None, *, start: int = 0, count: int = 100) -> list[HistoryEntry]:
+    """Curators' mappings and added terms, newest first: entries ``start`` to
+    ``start + count`` of both lists merged (two queries, the curators joined)."""
+    mappings = ValueMapping.objects.select_related("curator").order_by("-mapped_at", "-pk")
+    additions = LookupTermAddition.objects.select_related("curator").order_by("-added_at", "-pk")
+    if lookup:
+        mappings = mappings.filter(lookup_id=lookup)
+        additions = additions.filter(lookup_id=lookup)
+    end = start + count
+    entries = [
+        HistoryEntry(m.mapped_at, m.lookup_id, _username(m.curator), mapping=m)
+        for m in mappings[:end]
+    ] + [
+        HistoryEntry(a.added_at, a.lookup_id, _username(a.curator), addition=a)
+        for a in additions[:end]
+    ]
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[start:end]
+
+
+def history_size(lookup: str | None = None) -> int:
+    mappings = ValueMapping.objects.all()
+    additions = LookupTermAddition.objects.all()
+    if lookup:
+        mappings = mappings.filter(lookup_id=lookup)
+        additions = additions.filter(lookup_id=lookup)
+    return mappings.count() + additions.count()
+
+
+def _username(user: User | None) -> str:
+    return user.get_username() if user else ""
 
 
 _CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)[:_]([A-Za-z0-9]+)$")
@@ -314,6 +439,7 @@ def add_term(
     link: str = "",
     description: str = "",
     curator: User,
+    request: HttpRequest | None = None,
 ) -> LookupTerm:
     """A new term of ``lookup`` (the ontology identifier, "DOID:8469", in ``term_id``;
     its OBO PURL as link unless given), recorded as a ``LookupTermAddition``."""
@@ -356,5 +482,13 @@ def add_term(
             ontology_id=ontology_id,
             link=link,
             curator=curator,
+        )
+        audit.record(
+            audit.Action.TERM_ADDED,
+            request=request,
+            actor=curator,
+            target=lookup,
+            term=name,
+            ontology_id=ontology_id,
         )
     return term

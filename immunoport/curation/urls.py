@@ -13,4 +13,8 @@ urlpatterns = [
         name="flag-clear",
     ),
     path("releases/", views.releases, name="releases"),
+    path("values/", views.values, name="values"),
+    path("values/history/", views.mapping_history, name="mapping-history"),
+    path("values/<str:lookup>/", views.values_lookup, name="values-lookup"),
+    path("values/<str:lookup>/new-term/", views.term_create, name="term-create"),
 ]

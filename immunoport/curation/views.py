@@ -1,23 +1,28 @@
-"""The curators' pages: sharing requests to review, flagged free text, data releases.
+"""The curators' pages: sharing requests to review, flagged free text, data releases,
+and the reported values waiting for a preferred value.
 
 Only curators and staff reach them (``require_curator``); everyone else gets a 404.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Case, When
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from immunoport.accounts import audit
+from immunoport.curation import services as curation
+from immunoport.curation.forms import ACCEPT, Choice, TermForm, ValueChoicesForm
 from immunoport.curation.models import TextFlag
 from immunoport.curation.permissions import require_curator
 from immunoport.releases import public, services
 from immunoport.releases.forms import ReleaseForm, ReviewForm
 from immunoport.releases.models import DataRelease, SharingRequest
 from immunoport.releases.snapshot import study_querysets
+from immunoport.schema.models import Lookup, LookupTerm
 from immunoport.studies.models import Study
 
 WAITING = SharingRequest.Status.REQUESTED
@@ -175,5 +180,134 @@ def releases(request: HttpRequest) -> HttpResponse:
             ],
             "due": approved.filter(share_after__lte=today).order_by("study_id"),
             "later": approved.filter(share_after__gt=today).order_by("share_after", "study_id"),
+        },
+    )
+
+
+VALUES_PER_PAGE = 200
+HISTORY_PER_PAGE = 100
+
+
+@login_required
+def values(request: HttpRequest) -> HttpResponse:
+    """Per lookup, the reported values waiting for a preferred value."""
+    require_curator(request.user)
+    return render(request, "curation/values.html", {"lookups": curation.queue_by_lookup()})
+
+
+def _known_lookup(lookup: str) -> str:
+    if lookup not in curation.lookups():
+        raise Http404("No such lookup")
+    return lookup
+
+
+@login_required
+def values_lookup(request: HttpRequest, lookup: str) -> HttpResponse:
+    """One lookup's waiting values, most rows first, each with its suggestions; the
+    selected ones mapped in bulk."""
+    require_curator(request.user)
+    _known_lookup(lookup)
+    form = ValueChoicesForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        chosen = form.chosen()
+        if form.cleaned_data["action"] == ACCEPT:
+            tops = curation.suggestions_for(lookup, list(chosen), n=1)
+            chosen = {key: tops[key][0].term if tops[key] else "" for key in chosen}
+        try:
+            result = curation.map_chosen(
+                lookup, chosen, request.user, note=form.cleaned_data["note"], request=request
+            )
+        except curation.CurationError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"{len(result.mappings)} reported value{'s' if len(result.mappings) != 1 else ''}"
+                f" mapped; {result.rows_changed} row{'s' if result.rows_changed != 1 else ''}"
+                " changed.",
+            )
+            return redirect(request.get_full_path())
+    page = Paginator(curation.queue(lookup), VALUES_PER_PAGE).get_page(request.GET.get("page"))
+    found = curation.suggestions_for(lookup, [item.reported for item in page])
+    posted = _posted_choices(form) if form.is_bound else {}
+    return render(
+        request,
+        "curation/values_lookup.html",
+        {
+            "lookup": lookup,
+            "form": form,
+            "page": page,
+            "rows": [
+                (item, found[item.reported], posted.get(item.key, Choice(item.key, False, "", "")))
+                for item in page
+            ],
+            "after": page.paginator.count - page.end_index(),
+            "terms": LookupTerm.objects.filter(lookup_id=lookup)
+            .order_by("name")
+            .values_list("name", flat=True),
+        },
+    )
+
+
+def _posted_choices(form: ValueChoicesForm) -> dict[str, Choice]:
+    """What the curator ticked and typed, to show again when the form is refused."""
+    data = form.data
+    out = {}
+    for i in form.row_numbers:
+        key = str(data.get(f"key-{i}", "")).strip().lower()
+        if key:
+            out[key] = Choice(
+                key,
+                bool(data.get(f"selected-{i}")),
+                str(data.get(f"term-{i}", "")),
+                str(data.get(f"other-{i}", "")),
+            )
+    return out
+
+
+@login_required
+def term_create(request: HttpRequest, lookup: str) -> HttpResponse:
+    """A term the lookup lacks, for reported values ImmPort has no term for."""
+    require_curator(request.user)
+    _known_lookup(lookup)
+    form = TermForm(request.POST or None, initial={"name": request.GET.get("name", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            term = curation.add_term(
+                lookup, **form.cleaned_data, curator=request.user, request=request
+            )
+        except curation.CurationError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{term.name} added to {lookup}.")
+            return redirect("curation:values-lookup", lookup)
+    target = Lookup.objects.filter(name=lookup).first()
+    return render(
+        request,
+        "curation/term_form.html",
+        {
+            "lookup": lookup,
+            "form": form,
+            "layout": " ; ".join(target.name_components) if target else "",
+        },
+    )
+
+
+@login_required
+def mapping_history(request: HttpRequest) -> HttpResponse:
+    """Every mapping and added term, newest first, with its curator and time."""
+    require_curator(request.user)
+    lookup = request.GET.get("lookup") or None
+    page = Paginator(range(curation.history_size(lookup)), HISTORY_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    start = page.start_index() - 1 if page.paginator.count else 0
+    return render(
+        request,
+        "curation/mapping_history.html",
+        {
+            "lookup": lookup,
+            "page": page,
+            "entries": curation.history(lookup, start=start, count=HISTORY_PER_PAGE),
         },
     )

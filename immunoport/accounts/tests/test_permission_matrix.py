@@ -368,6 +368,23 @@ PRIVATE = (
     curated("curation:flag-clear", method="POST", kwargs=flag),
     curated("curation:releases"),
     curated("curation:releases", method="POST", data=lambda world: {"notes": "First"}),
+    # value mapping: every workspace's reported values, curators only
+    curated("curation:values"),
+    curated("curation:values-lookup", kwargs=lambda world: {"lookup": "lk_arm_type"}),
+    curated(
+        "curation:values-lookup",
+        method="POST",
+        kwargs=lambda world: {"lookup": "lk_arm_type"},
+        data=lambda world: {"rows": "0", "action": "map"},  # nothing selected: refused
+    ),
+    curated("curation:term-create", kwargs=lambda world: {"lookup": "lk_arm_type"}),
+    curated(
+        "curation:term-create",
+        method="POST",
+        kwargs=lambda world: {"lookup": "lk_arm_type"},
+        data=lambda world: {"name": ""},  # incomplete: the form answers
+    ),
+    curated("curation:mapping-history"),
     Private("accounts:tokens", SIGNED_IN),
     Private("accounts:activity", SIGNED_IN),
     Private(
