@@ -2,8 +2,8 @@
 
 Staff run the repository (approve accounts and workspace requests, publish agreement
 versions, read the audit log); curators review data for sharing and build releases
-(``curation.permissions``). Neither role
-opens a workspace's private pages: only membership does (workspaces.permissions).
+(``curation.permissions``). Neither role opens a workspace's private pages: only
+membership does (workspaces.permissions).
 The groups are brought up to date after every ``migrate`` (and test flush): Django
 creates each app's permissions as its post-migrate signal goes by, so the sync runs
 on every one and sets the permissions that exist so far.
