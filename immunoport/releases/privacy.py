@@ -154,19 +154,22 @@ def flag_free_text(frames: Mapping[str, pl.DataFrame]) -> list[tuple[str, str, s
 
     Free text: a model column of text type, at least ``FREE_TEXT_MIN_LENGTH``
     long or unbounded, not a lookup or a reference, nor a contact, link, file name
-    or PubMed column. Tables outside the model are not searched (no known key).
+    or PubMed column. Shorter text fields of tables about subjects and samples are
+    searched for dates only. Tables outside the model are not searched (no key).
     """
     flags: list[tuple[str, str, str, str]] = []
     for table, frame in frames.items():
         keys = row_keys(table, frame)
         if keys is None or frame.height == 0:
             continue
-        for column in _free_text_columns(table):
+        searched = dict.fromkeys(_free_text_columns(table), REASONS)
+        for column in _dated_text_columns(table):  # short fields: dates only
+            searched.setdefault(column, {"date": CALENDAR_DATE})
+        for column, reasons in searched.items():
             if column not in frame.columns or frame.schema[column] != pl.String:
                 continue
-            value = pl.col(column)
-            lowered = value.str.to_lowercase()
-            for reason, pattern in REASONS.items():
+            lowered = pl.col(column).str.to_lowercase()
+            for reason, pattern in reasons.items():
                 hits = frame.filter(lowered.str.contains(pattern) & keys.is_not_null())
                 for key in hits.select(keys)[:, 0]:
                     flags.append((table, key, column, reason))
@@ -360,6 +363,30 @@ def _free_text_columns(table: str) -> list[str]:
         and not column.get("fk")
         and column["name"] not in _NOT_FREE_TEXT_NAMES
         and (table, column["name"]) not in _NOT_FREE_TEXT_COLUMNS
+    ]
+
+
+def _dated_text_columns(table: str) -> list[str]:
+    """Text columns of any length, in tables about subjects and their samples, where
+    a calendar date would date a person (a biosample's "t0 event: vaccinated
+    2023-03-14"). Study-level tables, whose dates are public, are left out."""
+    spec = tables().get(table)
+    public_dated = {t for t, _ in PUBLIC_DATES} | {"study_pubmed"}
+    if (
+        spec is None
+        or table.startswith("lk_")
+        or table in public_dated
+        or table.startswith("study")
+    ):
+        return []
+    return [
+        column["name"]
+        for column in spec["columns"]
+        if re.fullmatch(r"(?:VAR)?CHAR\(\d+\)|(?:MEDIUM|LONG)?TEXT", str(column["type"]).upper())
+        and not column.get("fk")
+        and column["name"] not in _NOT_FREE_TEXT_NAMES
+        and (table, column["name"]) not in _NOT_FREE_TEXT_COLUMNS
+        and not column["name"].endswith("_accession")
     ]
 
 

@@ -347,9 +347,12 @@ def test_flag_free_text_finds_contacts_and_dates_in_long_text():
                 "brief_title": ["x", "y", "z", "w"],
             }
         ),
-        # short codes: 25 characters at most, never searched
+        # short fields of a sample are searched for dates only
         "biosample": pl.DataFrame(
-            {"biosample_accession": ["BS1"], "study_time_t0_event_specify": ["2021-03-04"]}
+            {
+                "biosample_accession": ["BS1", "BS2"],
+                "study_time_t0_event_specify": ["2021-03-04", "me@example.org"],
+            }
         ),
         "study_personnel": pl.DataFrame(
             {
@@ -364,6 +367,7 @@ def test_flag_free_text_finds_contacts_and_dates_in_long_text():
         "notes": pl.DataFrame({"notes_accession": ["N1"], "text": ["me@example.org"]}),
     }
     assert sorted(flag_free_text(frames)) == [
+        ("biosample", "BS1", "study_time_t0_event_specify", "date"),
         ("study", "SDY1", "description", "e-mail address"),
         ("study", "SDY2", "description", "date"),
         ("study", "SDY2", "description", "phone number"),

@@ -341,12 +341,6 @@ def test_the_private_study_appears_nowhere(crafted):
         assert where(crafted.surfaces, rf"\b{accession}(?![0-9])".encode()) == [], accession
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known gap in rule 2: text columns shorter than FREE_TEXT_MIN_LENGTH are never "
-    "searched, so a date written in a short field (a biosample's t0 event, a subject's age "
-    "event) is public. Left for a decision: test_privacy says short fields are never searched.",
-)
 def test_a_date_in_a_short_text_field_of_a_biosample_or_subject_is_not_public():
     frames = {
         "biosample": pl.DataFrame(
