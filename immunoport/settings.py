@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "immunoport.core.navigation.navigation",
+                "immunoport.curation.permissions.curation_link",
             ],
         },
     },

@@ -371,9 +371,8 @@ def test_the_activity_page_costs_the_same_queries_for_many_entries(
 ):
     sign_in(client, provider)
     audit.record(Action.UPLOADED, actor=provider, workspace=workspace)
-    # session, user, the agreement and MFA checks of the account gate, the header's
-    # curation link (user and group permissions), count, then the page
-    with django_assert_num_queries(9) as few:
+    # session, user, the agreement and MFA checks of the account gate, count, then the page
+    with django_assert_num_queries(7) as few:
         client.get("/account/activity/")
     for n in range(20):
         other = Workspace.objects.create(name=f"lab {n}")
