@@ -6,6 +6,7 @@ Everything here reads ``releases.public``: released snapshots, never live rows.
 from dataclasses import dataclass
 from typing import cast
 
+import polars as pl
 from django.core.cache import cache
 
 from immunoport.releases.public import public_table, released_studies
@@ -29,15 +30,20 @@ def compute_banner_figures() -> list[Figure]:
     def total(*tables: str) -> int:
         return sum(study.counts.get(table, 0) for study in studies for table in tables)
 
-    conditions = set()
+    conditions, subjects = set(), set()  # distinct: studies share subjects and diseases
     for study in studies:
         frame = public_table(study, "study_2_condition_or_disease")
         if frame.height:
             preferred = frame["condition_preferred"].fill_null(frame["condition_reported"])
             conditions.update(preferred.to_list())
+        subjects.update(
+            public_table(study, "subject")
+            .get_column("subject_accession", default=pl.Series())
+            .to_list()
+        )
     return [
         Figure("Studies", len(studies)),
-        Figure("Subjects", total("subject")),
+        Figure("Subjects", len(subjects)),
         Figure("Diseases", len(conditions)),
         Figure("Experiments", total("experiment")),
         Figure("Total Results", total(*results)),
