@@ -47,6 +47,13 @@ def record(
     )
 
 
+def viewed(request: HttpRequest, workspace: Workspace, page: str = "", **detail: Any) -> None:
+    """A workspace's private page was shown to the request's user."""
+    if page:
+        detail["page"] = page
+    record(Action.VIEWED, request=request, workspace=workspace, target=workspace.name, **detail)
+
+
 def events_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[AuditEvent]:
     """What ``user`` did, newest first: the entries a user may read about themselves."""
     if not isinstance(user, User):

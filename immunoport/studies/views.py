@@ -16,13 +16,7 @@ from immunoport.workspaces.permissions import WRITERS, is_owner, role_in, worksp
 @login_required
 def grant_list(request: HttpRequest, workspace_id: int) -> HttpResponse:
     workspace = workspace_for(request.user, workspace_id)
-    audit.record(
-        audit.Action.VIEWED,
-        request=request,
-        workspace=workspace,
-        target=workspace.name,
-        page="grants",
-    )
+    audit.viewed(request, workspace, "grants")
     return render(
         request,
         "studies/grants.html",
@@ -79,13 +73,7 @@ def grant_studies(request: HttpRequest, workspace_id: int, grant_id: int) -> Htt
 def registrations(request: HttpRequest, workspace_id: int) -> HttpResponse:
     """The workspace's registered studies and the drafts in progress."""
     workspace = workspace_for(request.user, workspace_id)
-    audit.record(
-        audit.Action.VIEWED,
-        request=request,
-        workspace=workspace,
-        target=workspace.name,
-        page="registrations",
-    )
+    audit.viewed(request, workspace, "registrations")
     return render(
         request,
         "studies/registrations.html",

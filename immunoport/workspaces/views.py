@@ -27,7 +27,7 @@ def workspace_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def workspace_detail(request: HttpRequest, workspace_id: int) -> HttpResponse:
     workspace = workspace_for(request.user, workspace_id)
-    audit.record(audit.Action.VIEWED, request=request, workspace=workspace, target=workspace.name)
+    audit.viewed(request, workspace)
     return render(
         request,
         "workspaces/detail.html",
@@ -52,13 +52,7 @@ def workspace_request(request: HttpRequest) -> HttpResponse:
 def _members_page(request: HttpRequest, workspace, invite_form: InviteForm | None = None):
     role = role_in(request.user, workspace)
     owner = role == Membership.Role.OWNER
-    audit.record(
-        audit.Action.VIEWED,
-        request=request,
-        workspace=workspace,
-        target=workspace.name,
-        page="members",
-    )
+    audit.viewed(request, workspace, "members")
     return render(
         request,
         "workspaces/members.html",
