@@ -1,0 +1,634 @@
+"""The shared data search: a faceted index of the current data release, in polars.
+
+Two frames, built from the release's public tables (``releases.public``), so the
+index holds nothing a public download does not:
+
+- ``studies``: one row per released study: its titles and descriptions, the study
+  facets as lists of strings (research focus, condition or disease, biosample type,
+  assay method, program name) and as booleans (clinical trial, lab tests,
+  assessments), and its subject and result counts.
+- ``subjects``: one row per (study, subject): age in years with its age group, and
+  the subject facets (ethnicity, gender, race, species).
+
+:meth:`SearchIndex.search` filters with OR within a facet and AND across facets; a
+subject facet selects the studies with at least one matching subject and counts the
+matching subjects (distinct subjects: a subject enrolled in two studies counts once in
+a total, as on the home page, and once in each study's own count). Facet counts are
+computed with every other facet's filter applied but not the facet's own, so a
+selection can be widened. Everything is column operations; no Python loop visits a
+row.
+
+Only :func:`build_index` and :func:`current_index` need Django (they read the
+release); the index itself is plain polars, so benchmarks and notebooks use it alone.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from immunoport.releases.models import DataRelease, ReleasedStudy
+
+
+@dataclass(frozen=True)
+class Facet:
+    key: str  # the index column and the filter's name
+    label: str  # ImmPort's name for it on the search page
+    level: Literal["study", "subject"]
+    boolean: bool = False  # a yes/no facet: values "Yes" and "No"
+
+
+FACETS: tuple[Facet, ...] = (
+    Facet("research_focus", "Research Focus", "study"),
+    Facet("condition_or_disease", "Condition or Disease", "study"),
+    Facet("biosample_type", "Biosample Type", "study"),
+    Facet("assay_method", "Assay Methods", "study"),
+    Facet("program_name", "Program Name", "study"),
+    Facet("is_clinical_trial", "Is Clinical Trial", "study", boolean=True),
+    Facet("has_lab_tests", "Has Lab Tests", "study", boolean=True),
+    Facet("has_assessments", "Has Assessments", "study", boolean=True),
+    Facet("age_group", "Age", "subject"),
+    Facet("ethnicity", "Ethnicity", "subject"),
+    Facet("gender", "Gender", "subject"),
+    Facet("race", "Race", "subject"),
+    Facet("species", "Species", "subject"),
+)
+FACET_BY_KEY = {facet.key: facet for facet in FACETS}
+STUDY_FACETS = tuple(f for f in FACETS if f.level == "study")
+SUBJECT_FACETS = tuple(f for f in FACETS if f.level == "subject")
+
+YES, NO = "Yes", "No"
+NOT_SPECIFIED = "Not Specified"  # ImmPort's term for a subject value left blank
+UNKNOWN_AGE = "Unknown"
+# (group, upper bound in years, exclusive); ages above 89 are published as 90
+AGE_GROUPS: tuple[tuple[str, float], ...] = (
+    ("0-17", 18),
+    ("18-29", 30),
+    ("30-49", 50),
+    ("50-64", 65),
+    ("65-89", 90),
+    ("90+", float("inf")),
+)
+
+STUDY_SCHEMA: dict[str, Any] = {
+    "study_accession": pl.String,
+    "brief_title": pl.String,
+    "official_title": pl.String,
+    "brief_description": pl.String,
+    "description": pl.String,
+    **{f.key: pl.List(pl.String) for f in STUDY_FACETS if not f.boolean},
+    **{f.key: pl.Boolean for f in STUDY_FACETS if f.boolean},
+    "subject_count": pl.Int64,
+    "result_count": pl.Int64,
+}
+SUBJECT_SCHEMA: dict[str, Any] = {
+    "study_accession": pl.String,
+    "subject_accession": pl.String,
+    "age": pl.Float64,
+    **{f.key: pl.String for f in SUBJECT_FACETS},
+}
+TEXT_COLUMNS = (
+    "study_accession",
+    "brief_title",
+    "official_title",
+    "brief_description",
+    "description",
+)
+SORTS = {"study_accession": "_order", "brief_title": "_title", "subjects": "subjects"}
+
+
+class FacetValue(NamedTuple):
+    value: str
+    total: int  # studies for a study facet, subjects for a subject facet
+
+
+@dataclass(frozen=True)
+class StudyHit:
+    study_accession: str
+    brief_title: str
+    subjects: int  # the study's subjects that match the subject facets
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total_studies: int
+    total_subjects: int
+    studies: list[StudyHit]  # the requested page
+    facets: dict[str, list[FacetValue]]  # facet key -> values, most frequent first
+    page: int
+    per_page: int
+    elapsed_ms: float
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total_studies // self.per_page))
+
+
+class SearchIndex:
+    """The two frames and, derived once, the columns a search reads."""
+
+    def __init__(self, studies: pl.DataFrame, subjects: pl.DataFrame) -> None:
+        self.studies = _conform(studies, STUDY_SCHEMA)
+        self.subjects = _conform(subjects, SUBJECT_SCHEMA).with_columns(
+            pl.col("age_group").fill_null(pl.lit(UNKNOWN_AGE)),
+            *(
+                pl.col(f.key).fill_null(pl.lit(NOT_SPECIFIED))
+                for f in SUBJECT_FACETS
+                if f.key != "age_group"
+            ),
+        )
+        # studies in accession order (SDY2 before SDY10); a study's position is its id
+        accession = pl.col("study_accession")
+        self.studies = self.studies.sort(
+            accession.str.extract(r"^(\D*)"),
+            accession.str.extract(r"(\d+)$").cast(pl.Int64),
+            accession,
+            nulls_last=True,
+        )
+        count = self.studies.height
+        ids = pl.int_range(count, dtype=pl.UInt32, eager=True).alias("_study")
+        self._ids = ids
+        self._text = self.studies.select(
+            pl.concat_str([pl.col(c).fill_null("") for c in TEXT_COLUMNS], separator="\n")
+            .str.to_lowercase()
+            .alias("_text")
+        ).to_series()
+        self._meta = self.studies.select(
+            ids,
+            "study_accession",
+            pl.col("brief_title").fill_null(pl.col("study_accession")),
+            pl.int_range(count, dtype=pl.UInt32).alias("_order"),
+            pl.col("brief_title").str.to_lowercase().fill_null("").alias("_title"),
+        )
+        # study facet -> (study id, value): one row per study and distinct value
+        keyed = self.studies.with_columns(ids)
+        self._study_values: dict[str, pl.DataFrame] = {}
+        for facet in STUDY_FACETS:
+            column = pl.col(facet.key)
+            value = pl.when(column).then(pl.lit(YES)).otherwise(pl.lit(NO))
+            values = keyed.select("_study", (value if facet.boolean else column).alias("value"))
+            if not facet.boolean:
+                values = values.explode("value").drop_nulls().unique(maintain_order=True)
+            self._study_values[facet.key] = values.rechunk()
+        # subjects in study order, with their study's id
+        subjects = self.subjects.join(
+            keyed.select("_study", "study_accession"), on="study_accession", how="inner"
+        ).sort("_study", maintain_order=True)
+        self._subject_study = subjects["_study"].rechunk()
+        # subject facet -> a boolean column per value (a small vocabulary each): a
+        # selection is an OR of columns, a count the sum of a column under a mask
+        self._subject_bits: dict[str, pl.DataFrame] = {
+            facet.key: subjects.select(
+                (pl.col(facet.key) == value).fill_null(False).alias(value)
+                for value in subjects[facet.key].drop_nulls().unique().sort()
+            ).rechunk()
+            for facet in SUBJECT_FACETS
+        }
+        # a subject in several studies has a row in each: subject counts are of distinct
+        # subjects, by subtracting the repeats among these rows (few: rarely shared)
+        shared = subjects.select(pl.col("subject_accession").is_duplicated()).to_series()
+        self._shared_rows = shared.arg_true()
+        self._shared = subjects.filter(shared).select(
+            "subject_accession", *(f.key for f in SUBJECT_FACETS)
+        )
+        # the counts of an unfiltered search, computed once
+        self._unfiltered_studies = {
+            facet.key: _counts(values["value"]) for facet, values in self._study_facet_values()
+        }
+        self._unfiltered_subjects = {
+            facet.key: self._subject_counts(facet.key, None) for facet in SUBJECT_FACETS
+        }
+
+    def _study_facet_values(self) -> list[tuple[Facet, pl.DataFrame]]:
+        return [(facet, self._study_values[facet.key]) for facet in STUDY_FACETS]
+
+    @classmethod
+    def empty(cls) -> "SearchIndex":
+        return cls(pl.DataFrame(schema=STUDY_SCHEMA), pl.DataFrame(schema=SUBJECT_SCHEMA))
+
+    # --- persistence ---------------------------------------------------------------
+
+    def write(self, path: str | Path) -> None:
+        """The two frames as ``studies.parquet`` and ``subjects.parquet`` in ``path``."""
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.studies.write_parquet(folder / "studies.parquet")
+        self.subjects.write_parquet(folder / "subjects.parquet")
+
+    @classmethod
+    def read(cls, path: str | Path) -> "SearchIndex":
+        folder = Path(path)
+        return cls(
+            pl.read_parquet(folder / "studies.parquet"),
+            pl.read_parquet(folder / "subjects.parquet"),
+        )
+
+    # --- searching -------------------------------------------------------------------
+
+    def search(
+        self,
+        text: str = "",
+        filters: Mapping[str, Collection[str]] | None = None,
+        *,
+        sort: str = "study_accession",
+        page: int = 1,
+        per_page: int = 25,
+    ) -> SearchResult:
+        """The studies matching ``text`` and every facet of ``filters``, one page of
+        them, and the facet counts.
+
+        ``filters``: facet key (see :data:`FACETS`) -> values, any of which matches;
+        an empty collection is no filter. ``text``: every word must occur, in any
+        case, in the study's accession, titles or descriptions. ``sort``:
+        ``study_accession``, ``brief_title`` or ``subjects``; ``-`` before it for
+        descending order.
+        """
+        started = time.perf_counter()
+        chosen = _chosen(filters or {})
+        if sort.lstrip("-") not in SORTS:
+            raise ValueError(f"Unknown sort {sort!r}: one of {', '.join(SORTS)}.")
+        page, per_page = max(1, page), max(1, per_page)
+
+        text_mask = self._text_mask(text)
+        study_masks = {
+            key: self._ids.is_in(
+                self._study_values[key].filter(pl.col("value").is_in(values))["_study"].implode()
+            )
+            for key, values in chosen.items()
+            if FACET_BY_KEY[key].level == "study"
+        }
+        subject_masks = {
+            key: self._subject_mask(key, values)
+            for key, values in chosen.items()
+            if FACET_BY_KEY[key].level == "subject"
+        }
+        # None stands for "every study" or "every subject": no work to narrow by it
+        all_subjects = _and(subject_masks.values())
+        having = (  # studies with a subject passing every subject facet
+            None
+            if all_subjects is None
+            else self._ids.is_in(self._subject_study.filter(all_subjects).unique().implode())
+        )
+
+        def studies_except(skip: str | None) -> pl.Series | None:
+            """Studies passing the text and every study facet but ``skip``."""
+            return _and([text_mask, *(m for k, m in study_masks.items() if k != skip)])
+
+        base = studies_except(None)
+        matched = _and([base, having])
+        in_base = None if base is None else base.gather(self._subject_study)
+        in_matched = _and([in_base, all_subjects])  # the matching subjects
+
+        facets: dict[str, list[FacetValue]] = {}
+        for facet, values in self._study_facet_values():
+            others = _and([studies_except(facet.key), having])
+            facets[facet.key] = (
+                self._unfiltered_studies[facet.key]
+                if others is None
+                else _counts(values.filter(others.gather(values["_study"]))["value"])
+            )
+        for facet in SUBJECT_FACETS:
+            others = _and([in_base, *(m for k, m in subject_masks.items() if k != facet.key)])
+            facets[facet.key] = (
+                self._unfiltered_subjects[facet.key]
+                if others is None
+                else self._subject_counts(facet.key, others)
+            )
+
+        return SearchResult(
+            total_studies=self._ids.len() if matched is None else int(matched.sum()),
+            total_subjects=self._distinct_subjects(in_matched),
+            studies=self._page(matched, in_matched, sort, page, per_page),
+            facets=facets,
+            page=page,
+            per_page=per_page,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _repeats(self, rows: pl.Series | None) -> pl.DataFrame:
+        """The rows of shared subjects among ``rows`` (None: all rows)."""
+        if rows is None or not self._shared.height:
+            return self._shared
+        return self._shared.filter(rows.gather(self._shared_rows))
+
+    def _distinct_subjects(self, rows: pl.Series | None) -> int:
+        shared = self._repeats(rows)
+        repeats = shared.height - shared["subject_accession"].n_unique()
+        return (self._subject_study.len() if rows is None else int(rows.sum())) - repeats
+
+    def _subject_counts(self, key: str, rows: pl.Series | None) -> list[FacetValue]:
+        """Distinct subjects per value of a subject facet, among ``rows`` (None: all)."""
+        bits = self._subject_bits[key]
+        if not bits.width:
+            return []
+        column = pl.all() if rows is None else pl.all() & pl.lit(rows)
+        repeats = (
+            self._repeats(rows)
+            .group_by(pl.col(key).alias("value"))
+            .agg((pl.len() - pl.col("subject_accession").n_unique()).alias("repeats"))
+        )
+        counts = (
+            bits.select(column.sum())
+            .unpivot(variable_name="value", value_name="total")
+            .join(repeats, on="value", how="left")
+            .select("value", pl.col("total") - pl.col("repeats").fill_null(0))
+            .filter(pl.col("total") > 0)
+            .sort(["total", "value"], descending=[True, False])
+        )
+        return [FacetValue(value, total) for value, total in counts.iter_rows()]
+
+    def _text_mask(self, text: str) -> pl.Series | None:
+        """Studies whose text holds every word of ``text``; None: no words."""
+        words = text.lower().split()
+        return _and([self._text.str.contains(word, literal=True) for word in words])
+
+    def _subject_mask(self, key: str, values: Collection[str]) -> pl.Series:
+        bits = self._subject_bits[key]
+        present = [value for value in values if value in bits.columns]
+        if not present:
+            return pl.repeat(False, bits.height, dtype=pl.Boolean, eager=True)
+        return bits.select(pl.any_horizontal(present)).to_series()
+
+    def _page(
+        self,
+        matched: pl.Series | None,
+        in_matched: pl.Series | None,
+        sort: str,
+        page: int,
+        per_page: int,
+    ) -> list[StudyHit]:
+        """One page of the matching studies, each with its matching subjects."""
+
+        def subjects_of(studies: pl.Series | None) -> pl.LazyFrame:
+            """The matching subjects of ``studies`` (None: of every study) per study."""
+            chosen = _and(
+                [in_matched, None if studies is None else self._subject_study.is_in(studies)]
+            )
+            found = self._subject_study if chosen is None else self._subject_study.filter(chosen)
+            return found.value_counts(name="subjects").lazy()
+
+        column = SORTS[sort.lstrip("-")]
+        hits = self._meta.lazy() if matched is None else self._meta.lazy().filter(matched)
+        if column == "subjects":  # every study's count is needed to sort
+            hits = hits.join(subjects_of(None), on="_study", how="left")
+            hits = hits.with_columns(pl.col("subjects").fill_null(0))
+        hits = hits.sort([column, "_order"], descending=[sort.startswith("-"), False])
+        hits = hits.slice((page - 1) * per_page, per_page)
+        if column != "subjects":  # only the page's counts are needed
+            shown = hits.select("_study").collect().to_series().implode()
+            hits = hits.join(subjects_of(shown), on="_study", how="left", maintain_order="left")
+            hits = hits.with_columns(pl.col("subjects").fill_null(0))
+        frame = hits.select("study_accession", "brief_title", "subjects").collect()
+        return [StudyHit(**row) for row in frame.iter_rows(named=True)]
+
+
+def _chosen(filters: Mapping[str, Collection[str]]) -> dict[str, list[str]]:
+    unknown = sorted(set(filters) - set(FACET_BY_KEY))
+    if unknown:
+        raise ValueError(f"Unknown facet {', '.join(unknown)}: one of {', '.join(FACET_BY_KEY)}.")
+    if any(isinstance(values, str) for values in filters.values()):
+        raise TypeError("A facet's filter is a collection of values, not one string.")
+    return {key: sorted(set(values)) for key, values in filters.items() if values}
+
+
+def _and(masks: Iterable[pl.Series | None]) -> pl.Series | None:
+    """The AND of the masks that are not None; None when there are none."""
+    result = None
+    for mask in masks:
+        if mask is not None:
+            result = mask if result is None else result & mask
+    return result
+
+
+def _counts(values: pl.Series) -> list[FacetValue]:
+    """Each value with its number of occurrences, most frequent first."""
+    counts = values.value_counts(name="count").sort(
+        ["count", values.name], descending=[True, False]
+    )
+    return [FacetValue(value, count) for value, count in counts.iter_rows()]
+
+
+def _conform(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
+    """``frame``'s columns of ``schema`` in its order and types; missing ones null."""
+    return frame.select(
+        (pl.col(c) if c in frame.columns else pl.lit(None)).cast(dtype).alias(c)
+        for c, dtype in schema.items()
+    )
+
+
+# --- building it from a data release ----------------------------------------------------
+
+
+def build_index(release: "DataRelease | None" = None) -> SearchIndex:
+    """The index of ``release`` (the current one by default), from its public tables."""
+    from immunoport.releases.public import released_studies, study_counts
+
+    released = list(released_studies(release))
+
+    def gather(table: str, columns: Mapping[str, Any]) -> pl.DataFrame:
+        return _gather(released, table, columns)
+
+    study = gather(
+        "study",
+        {
+            "brief_title": pl.String,
+            "official_title": pl.String,
+            "brief_description": pl.String,
+            "description": pl.String,
+            "clinical_trial": pl.String,
+        },
+    )
+    figures = pl.DataFrame(
+        [
+            {
+                "study_accession": s.study_accession,
+                "title": s.title,
+                "subject_count": s.counts.get("subject", 0),
+                "result_count": study_counts(s)["results"],
+                "has_lab_tests": bool(s.counts.get("lab_test")),
+                "has_assessments": bool(
+                    s.counts.get("assessment_panel") or s.counts.get("assessment_component")
+                ),
+            }
+            for s in released
+        ],
+        schema={
+            "study_accession": pl.String,
+            "title": pl.String,
+            "subject_count": pl.Int64,
+            "result_count": pl.Int64,
+            "has_lab_tests": pl.Boolean,
+            "has_assessments": pl.Boolean,
+        },
+    )
+    categories = gather("study_categorization", {"research_focus": pl.String}).select(
+        "study_accession", _clean("research_focus").alias("value")
+    )
+    conditions = gather(
+        "study_2_condition_or_disease",
+        {"condition_preferred": pl.String, "condition_reported": pl.String},
+    ).select(
+        "study_accession",
+        pl.coalesce(_clean("condition_preferred"), _clean("condition_reported")).alias("value"),
+    )
+    biosamples = gather("biosample", {"type": pl.String}).select(
+        "study_accession", _clean("type").alias("value")
+    )
+    assays = gather("experiment", {"measurement_technique": pl.String}).select(
+        "study_accession", _clean("measurement_technique").alias("value")
+    )
+    programs = (
+        gather("contract_grant_2_study", {"contract_grant_id": pl.String})
+        .join(
+            gather("contract_grant", {"contract_grant_id": pl.String, "program_id": pl.String}),
+            on=["study_accession", "contract_grant_id"],
+        )
+        .join(
+            gather("program", {"program_id": pl.String, "name": pl.String}),
+            on=["study_accession", "program_id"],
+        )
+        .select("study_accession", _clean("name").alias("value"))
+    )
+    studies = (
+        figures.join(study, on="study_accession", how="left")
+        .with_columns(
+            pl.coalesce(_clean("brief_title"), pl.col("title")).alias("brief_title"),
+            (pl.col("clinical_trial").str.strip_chars().str.to_uppercase() == "Y")
+            .fill_null(False)
+            .alias("is_clinical_trial"),
+        )
+        .join(_lists(categories, "research_focus"), on="study_accession", how="left")
+        .join(_lists(conditions, "condition_or_disease"), on="study_accession", how="left")
+        .join(_lists(biosamples, "biosample_type"), on="study_accession", how="left")
+        .join(_lists(assays, "assay_method"), on="study_accession", how="left")
+        .join(_lists(programs, "program_name"), on="study_accession", how="left")
+        .with_columns(
+            pl.col(f.key).fill_null(pl.lit([], dtype=pl.List(pl.String)))
+            for f in STUDY_FACETS
+            if not f.boolean
+        )
+    )
+    return SearchIndex(studies, _subjects(gather))
+
+
+def _subjects(gather: Callable[[str, Mapping[str, Any]], pl.DataFrame]) -> pl.DataFrame:
+    from immunoport.releases.privacy import _YEARS_PER_UNIT as YEARS_PER_UNIT
+
+    unit = (
+        pl.col("age_unit")
+        .str.strip_chars()
+        .str.to_lowercase()
+        .replace_strict(YEARS_PER_UNIT, default=1.0, return_dtype=pl.Float64)
+    )
+    ages = (
+        gather(
+            "arm_2_subject",
+            {
+                "subject_accession": pl.String,
+                "min_subject_age": pl.Float64,
+                "max_subject_age": pl.Float64,
+                "age_unit": pl.String,
+            },
+        )
+        .with_columns((pl.coalesce("min_subject_age", "max_subject_age") * unit).alias("age"))
+        .group_by("study_accession", "subject_accession")
+        .agg(pl.col("age").min())
+    )
+    columns = dict.fromkeys(
+        ("subject_accession", "ethnicity", "gender", "race", "species"), pl.String
+    )
+    return (
+        gather("subject", columns)
+        .join(ages, on=["study_accession", "subject_accession"], how="left")
+        .with_columns(
+            age_group(pl.col("age")).alias("age_group"),
+            *(
+                _clean(c).fill_null(pl.lit(NOT_SPECIFIED)).alias(c)
+                for c in ("ethnicity", "gender", "race", "species")
+            ),
+        )
+        .unique(["study_accession", "subject_accession"], maintain_order=True)
+    )
+
+
+def age_group(age: pl.Expr) -> pl.Expr:
+    """The age group (:data:`AGE_GROUPS`) of an age in years; null is Unknown."""
+    group: Any = pl.when(age.is_null()).then(pl.lit(UNKNOWN_AGE))
+    for name, below in AGE_GROUPS:
+        group = group.when(age < below).then(pl.lit(name))
+    return group.otherwise(pl.lit(UNKNOWN_AGE))
+
+
+def _gather(
+    released: "list[ReleasedStudy]", table: str, columns: Mapping[str, Any]
+) -> pl.DataFrame:
+    """``table``'s rows of every released study, with its study_accession, in the
+    columns and types of ``columns`` (a column a study's table lacks is null)."""
+    from immunoport.releases.public import public_table
+
+    schema = {"study_accession": pl.String, **columns}
+    frames = [
+        _conform(public_table(study, table), columns).with_columns(
+            pl.lit(study.study_accession, pl.String).alias("study_accession")
+        )
+        for study in released
+    ]
+    return (
+        pl.concat([_conform(f, schema) for f in frames]) if frames else pl.DataFrame(schema=schema)
+    )
+
+
+def _clean(column: str) -> pl.Expr:
+    """A text value, trimmed; blank is null."""
+    value = pl.col(column).str.strip_chars()
+    return pl.when(value != "").then(value)
+
+
+def _lists(values: pl.DataFrame, name: str) -> pl.DataFrame:
+    """study_accession -> the sorted distinct non-null values, as a list column."""
+    return (
+        values.drop_nulls("value")
+        .unique()
+        .sort("value")
+        .group_by("study_accession", maintain_order=True)
+        .agg(pl.col("value").alias(name))
+    )
+
+
+# --- the current release's index, once per process --------------------------------------
+
+_lock = threading.Lock()
+_current: tuple[tuple[Any, ...], SearchIndex] | None = None
+
+
+def current_index() -> SearchIndex:
+    """The index of the current data release, rebuilt when the release (or the
+    storage it is read from) changes."""
+    global _current
+    from immunoport.releases.services import current_release
+
+    release = current_release()
+    key = _index_key(release)
+    with _lock:
+        if _current is None or _current[0] != key:
+            _current = (key, build_index(release) if release else SearchIndex.empty())
+        return _current[1]
+
+
+def _index_key(release: "DataRelease | None") -> tuple[Any, ...]:
+    from django.conf import settings
+    from django.core.files.storage import default_storage
+
+    storage = (  # tests and operators switch storages: the same release id is not enough
+        repr(settings.STORAGES.get("default")),
+        str(getattr(default_storage, "location", "")),
+        str(getattr(default_storage, "bucket_name", "")),
+    )
+    if release is None:
+        return (None, *storage)
+    return (release.pk, release.label, release.created_at, *storage)
