@@ -517,7 +517,7 @@ def build_index(release: "DataRelease | None" = None) -> SearchIndex:
 
 
 def _subjects(gather: Callable[[str, Mapping[str, Any]], pl.DataFrame]) -> pl.DataFrame:
-    from immunoport.releases.privacy import _YEARS_PER_UNIT as YEARS_PER_UNIT
+    from immunoport.releases.privacy import YEARS_PER_UNIT
 
     unit = (
         pl.col("age_unit")

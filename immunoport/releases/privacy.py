@@ -77,7 +77,7 @@ _FINE_GEOGRAPHY = re.compile(
 )
 
 # Time units (lk_time_unit) in years; unknown units and null are taken as years.
-_YEARS_PER_UNIT = {
+YEARS_PER_UNIT = {
     "years": 1.0,
     "year": 1.0,
     "months": 1 / 12,
@@ -321,7 +321,7 @@ def _capped(frame: pl.DataFrame, unit: str | None, ages: list[str]) -> Iterator[
             .cast(pl.String)
             .str.strip_chars()
             .str.to_lowercase()
-            .replace_strict(_YEARS_PER_UNIT, default=1.0, return_dtype=pl.Float64)
+            .replace_strict(YEARS_PER_UNIT, default=1.0, return_dtype=pl.Float64)
         )
     years = {age: pl.col(age).cast(pl.Float64) * factor for age in ages}
     over = pl.any_horizontal([(y > AGE_LIMIT).fill_null(False) for y in years.values()])
