@@ -6,6 +6,12 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("shared/", views.shared_data, name="shared-data"),
+    path("shared/search/", views.search, name="search"),
+    path("shared/search/export.<str:fmt>", views.search_export, name="search-export"),
+    path("shared/cart/", views.cart, name="cart"),
+    path("shared/cart/add/", views.cart_add, name="cart-add"),
+    path("shared/cart/remove/", views.cart_remove, name="cart-remove"),
+    path("shared/cart/export.<str:fmt>", views.cart_export, name="cart-export"),
     path("shared/releases/", views.releases, name="releases"),
     path("shared/releases/<str:label>/", views.release, name="release"),
     path(

@@ -1,10 +1,19 @@
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import reverse
+from typing import Any
+from urllib.parse import urlencode
 
+import polars as pl
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from immunoport.portal import services
 from immunoport.portal.services import banner_figures, shared_study_list
 from immunoport.releases import public
+from immunoport.releases.services import current_release
 from immunoport.workspaces.permissions import writable_workspaces_of
 
 SECTIONS = {
@@ -112,3 +121,124 @@ def _download(name: str) -> FileResponse:
 
 def _being_prepared(request: HttpRequest, what: str) -> HttpResponse:
     return render(request, "portal/being_prepared.html", {"what": what}, status=404)
+
+
+# --- the shared data search page, its exports and the cart -------------------------------
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    """The search page; to htmx, only the part a new search changes."""
+    query = services.SearchQuery.from_params(request.GET)
+    result = services.run_search(query)
+    rows = services.hit_rows(result.studies, query.columns)
+    context = {
+        "query": query,
+        "result": result,
+        "rows": services.table_cells(rows),
+        "columns": _columns(query.columns, query.sort),
+        "groups": services.facet_boxes(result, query),
+        "per_page_choices": services.PER_PAGE_CHOICES,
+        "export_formats": list(services.EXPORT_FORMATS),
+        "in_cart": set(services.cart_accessions(request.user, request.session)),
+        "quick_links": [
+            (label, urlencode(params, doseq=True)) for label, params in services.QUICK_LINKS
+        ],
+    }
+    partial = request.headers.get("HX-Request") and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+    template = "portal/search_results.html" if partial else "portal/search.html"
+    return render(request, template, context)
+
+
+def search_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """Every study the search finds (not one page), in the chosen columns."""
+    if fmt not in services.EXPORT_FORMATS:
+        raise Http404("No such export format.")
+    query = services.SearchQuery.from_params(request.GET)
+    result = services.run_search(query, everything=True)
+    return _export(services.hit_rows(result.studies, query.columns), fmt, "immunoport-search")
+
+
+def cart(request: HttpRequest) -> HttpResponse:
+    query = services.SearchQuery.from_params(request.GET)
+    accessions = services.cart_accessions(request.user, request.session)
+    rows = services.cart_rows(accessions, query.columns)
+    context = {
+        "rows": services.table_cells(rows),
+        "columns": _columns(query.columns),
+        "export_formats": list(services.EXPORT_FORMATS),
+        "release": current_release(),
+    }
+    return render(request, "portal/cart.html", context)
+
+
+def cart_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    if fmt not in services.EXPORT_FORMATS:
+        raise Http404("No such export format.")
+    query = services.SearchQuery.from_params(request.GET)
+    accessions = services.cart_accessions(request.user, request.session)
+    return _export(services.cart_rows(accessions, query.columns), fmt, "immunoport-cart")
+
+
+@require_POST
+def cart_add(request: HttpRequest) -> HttpResponse:
+    """Add the posted studies (``study``, repeated), or with ``all`` every study the
+    search in ``query`` finds; studies not in the current release are ignored."""
+    accessions = request.POST.getlist("study")
+    if request.POST.get("all"):
+        query = services.SearchQuery.from_params(QueryDict(request.POST.get("query", "")))
+        found = services.run_search(query, everything=True)
+        accessions = [hit.study_accession for hit in found.studies]
+    added = services.add_to_cart(request.user, request.session, accessions)
+    if added:
+        messages.success(
+            request, f"Added {added} {'study' if added == 1 else 'studies'} to the cart."
+        )
+    return _back(request)
+
+
+@require_POST
+def cart_remove(request: HttpRequest) -> HttpResponse:
+    services.remove_from_cart(request.user, request.session, request.POST.getlist("study"))
+    return _back(request)
+
+
+def _columns(chosen: list[str], sort: str | None = None) -> list[dict[str, Any]]:
+    """Every column with its heading, whether it is shown and, when the table sorts
+    (``sort``: the current order), its order now and the order its heading asks for."""
+    columns = []
+    for key, label in services.SEARCH_COLUMNS.items():
+        sortable = sort is not None and key in services.SORTABLE_COLUMNS
+        now = None
+        if sortable and sort is not None and sort.lstrip("-") == key:
+            now = "descending" if sort.startswith("-") else "ascending"
+        columns.append(
+            {
+                "key": key,
+                "label": label,
+                "shown": key in chosen,
+                "sortable": sortable,
+                "order": now,
+                "next_sort": f"-{key}" if now == "ascending" else key,
+            }
+        )
+    return columns
+
+
+def _export(frame: pl.DataFrame, fmt: str, name: str) -> HttpResponse:
+    response = HttpResponse(
+        services.export_bytes(frame, fmt), content_type=services.EXPORT_FORMATS[fmt]
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    """To the page the form was on (``next``, of this site only), else to the cart."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("portal:cart")
+    return redirect(target)

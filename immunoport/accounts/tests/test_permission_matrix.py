@@ -411,6 +411,12 @@ PRIVATE = (
 PUBLIC = {
     "portal:home",
     "portal:shared-data",
+    "portal:search",
+    "portal:search-export",
+    "portal:cart",
+    "portal:cart-add",
+    "portal:cart-remove",
+    "portal:cart-export",
     "portal:releases",
     "portal:release",
     "portal:release-allstudies",
