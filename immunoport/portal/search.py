@@ -22,9 +22,11 @@ Only :func:`build_index` and :func:`current_index` need Django (they read the
 release); the index itself is plain polars, so benchmarks and notebooks use it alone.
 """
 
+import io
+import re
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -85,6 +87,9 @@ STUDY_SCHEMA: dict[str, Any] = {
     **{f.key: pl.Boolean for f in STUDY_FACETS if f.boolean},
     "subject_count": pl.Int64,
     "result_count": pl.Int64,
+    # searched, not shown: arms' names and descriptions, inclusion/exclusion criteria
+    # and conditions as reported
+    "extra_text": pl.String,
 }
 SUBJECT_SCHEMA: dict[str, Any] = {
     "study_accession": pl.String,
@@ -92,14 +97,30 @@ SUBJECT_SCHEMA: dict[str, Any] = {
     "age": pl.Float64,
     **{f.key: pl.String for f in SUBJECT_FACETS},
 }
-TEXT_COLUMNS = (
+TEXT_COLUMNS = (  # a study's searchable text, in this order (see study_bodies)
     "study_accession",
     "brief_title",
     "official_title",
     "brief_description",
     "description",
+    "condition_or_disease",
+    "assay_method",
+    "research_focus",
+    "program_name",
+    "extra_text",
 )
-SORTS = {"study_accession": "_order", "brief_title": "_title", "subjects": "subjects"}
+SORTS = {
+    "study_accession": "_order",
+    "brief_title": "_title",
+    "subjects": "subjects",
+    "relevance": "_rank",  # best match of the text first; accession order without text
+}
+WORD = re.compile(r"[^\W_]+")  # letters and digits of any script; all else separates
+MOST_WORDS, LONGEST_WORD = 32, 64  # of a search text; the rest is not searched for
+
+# A text search that ranks: the accessions whose text matches, most relevant first;
+# None when it cannot tell (no words, no engine), and the index matches in memory.
+TextSearch = Callable[[str], "Sequence[str] | None"]
 
 
 class FacetValue(NamedTuple):
@@ -129,10 +150,42 @@ class SearchResult:
         return max(1, -(-self.total_studies // self.per_page))
 
 
-class SearchIndex:
-    """The two frames and, derived once, the columns a search reads."""
+def words(text: str) -> list[str]:
+    """The words of a user's search text, lower case, in order: runs of letters and
+    digits; anything else (spaces, quotes, ``*``, ``:``, ``-``, parentheses) only
+    separates them. At most :data:`MOST_WORDS`, each cut to :data:`LONGEST_WORD`."""
+    return [word.lower()[:LONGEST_WORD] for word in WORD.findall(text or "")[:MOST_WORDS]]
 
-    def __init__(self, studies: pl.DataFrame, subjects: pl.DataFrame) -> None:
+
+def study_bodies(studies: pl.DataFrame) -> pl.DataFrame:
+    """study_accession and body: each study's searchable text (:data:`TEXT_COLUMNS`),
+    one value a line; what the full-text engines index and the in-memory match reads."""
+    studies = _conform(studies, STUDY_SCHEMA)
+    parts = [
+        (pl.col(c).list.join("\n") if STUDY_SCHEMA[c] == pl.List(pl.String) else pl.col(c))
+        for c in TEXT_COLUMNS
+    ]
+    return studies.select(
+        "study_accession",
+        pl.concat_str(parts, separator="\n", ignore_nulls=True).fill_null("").alias("body"),
+    )
+
+
+class SearchIndex:
+    """The two frames and, derived once, the columns a search reads.
+
+    ``text_search``: how text is matched and ranked, when a database holds the index's
+    full text (see :func:`stored_index`); without it, words are matched in memory.
+    """
+
+    def __init__(
+        self,
+        studies: pl.DataFrame,
+        subjects: pl.DataFrame,
+        *,
+        text_search: TextSearch | None = None,
+    ) -> None:
+        self.text_search = text_search
         self.studies = _conform(studies, STUDY_SCHEMA)
         self.subjects = _conform(subjects, SUBJECT_SCHEMA).with_columns(
             pl.col("age_group").fill_null(pl.lit(UNKNOWN_AGE)),
@@ -153,11 +206,7 @@ class SearchIndex:
         count = self.studies.height
         ids = pl.int_range(count, dtype=pl.UInt32, eager=True).alias("_study")
         self._ids = ids
-        self._text = self.studies.select(
-            pl.concat_str([pl.col(c).fill_null("") for c in TEXT_COLUMNS], separator="\n")
-            .str.to_lowercase()
-            .alias("_text")
-        ).to_series()
+        self._text = study_bodies(self.studies)["body"].str.to_lowercase().rechunk()
         self._meta = self.studies.select(
             ids,
             "study_accession",
@@ -235,7 +284,7 @@ class SearchIndex:
         text: str = "",
         filters: Mapping[str, Collection[str]] | None = None,
         *,
-        sort: str = "study_accession",
+        sort: str | None = None,
         page: int = 1,
         per_page: int = 25,
     ) -> SearchResult:
@@ -243,18 +292,23 @@ class SearchIndex:
         them, and the facet counts.
 
         ``filters``: facet key (see :data:`FACETS`) -> values, any of which matches;
-        an empty collection is no filter. ``text``: every word must occur, in any
-        case, in the study's accession, titles or descriptions. ``sort``:
-        ``study_accession``, ``brief_title`` or ``subjects``; ``-`` before it for
-        descending order.
+        an empty collection is no filter. ``text``: every word (see :func:`words`)
+        must occur, in any case, in the study's text (:func:`study_bodies`): through
+        the database's full-text engine when the index has one (stemmed, the last
+        word a prefix), else as parts of words in memory. ``sort``:
+        ``study_accession``, ``brief_title``, ``subjects`` or ``relevance``; ``-``
+        before it for descending order; by default ``relevance`` when there is text,
+        else ``study_accession``.
         """
         started = time.perf_counter()
         chosen = _chosen(filters or {})
+        if sort is None:
+            sort = "relevance" if words(text) else "study_accession"
         if sort.lstrip("-") not in SORTS:
             raise ValueError(f"Unknown sort {sort!r}: one of {', '.join(SORTS)}.")
         page, per_page = max(1, page), max(1, per_page)
 
-        text_mask = self._text_mask(text)
+        text_mask, rank = self._text_match(text, ranked=sort.lstrip("-") == "relevance")
         study_masks = {
             key: self._ids.is_in(
                 self._study_values[key].filter(pl.col("value").is_in(values))["_study"].implode()
@@ -303,7 +357,7 @@ class SearchIndex:
         return SearchResult(
             total_studies=self._ids.len() if matched is None else int(matched.sum()),
             total_subjects=self._distinct_subjects(in_matched),
-            studies=self._page(matched, in_matched, sort, page, per_page),
+            studies=self._page(matched, in_matched, rank, sort, page, per_page),
             facets=facets,
             page=page,
             per_page=per_page,
@@ -342,10 +396,37 @@ class SearchIndex:
         )
         return [FacetValue(value, total) for value, total in counts.iter_rows()]
 
-    def _text_mask(self, text: str) -> pl.Series | None:
-        """Studies whose text holds every word of ``text``; None: no words."""
-        words = text.lower().split()
-        return _and([self._text.str.contains(word, literal=True) for word in words])
+    def _text_match(self, text: str, *, ranked: bool) -> tuple[pl.Series | None, pl.Series | None]:
+        """Studies whose text holds every word of ``text``, and (from the engine, or in
+        memory when ``ranked``) each matching study's rank, lower is more relevant;
+        (None, None) when there are no words."""
+        terms = words(text)
+        if not terms:
+            return None, None
+        found = self.text_search(text) if self.text_search is not None else None
+        if found is not None:  # accessions, best first
+            ranks = pl.DataFrame(
+                {"study_accession": list(found), "_rank": range(len(found))},
+                schema={"study_accession": pl.String, "_rank": pl.Int64},
+            )
+            rank = (
+                self._meta.select("study_accession")
+                .join(ranks, on="study_accession", how="left", maintain_order="left")
+                .to_series(1)
+            )
+            return rank.is_not_null(), rank
+        # in memory: parts of words; more occurrences rank first
+        mask = _and([self._text.str.contains(term, literal=True) for term in terms])
+        assert mask is not None
+        if not ranked:
+            return mask, None
+        rows = mask.arg_true()
+        matched = self._text.gather(rows)
+        occurrences = pl.repeat(0, rows.len(), dtype=pl.Int64, eager=True)
+        for term in terms:
+            occurrences = occurrences + matched.str.count_matches(term, literal=True)
+        rank = pl.repeat(None, mask.len(), dtype=pl.Int64, eager=True)
+        return mask, rank.scatter(rows, -occurrences)
 
     def _subject_mask(self, key: str, values: Collection[str]) -> pl.Series:
         bits = self._subject_bits[key]
@@ -358,6 +439,7 @@ class SearchIndex:
         self,
         matched: pl.Series | None,
         in_matched: pl.Series | None,
+        rank: pl.Series | None,
         sort: str,
         page: int,
         per_page: int,
@@ -373,7 +455,11 @@ class SearchIndex:
             return found.value_counts(name="subjects").lazy()
 
         column = SORTS[sort.lstrip("-")]
-        hits = self._meta.lazy() if matched is None else self._meta.lazy().filter(matched)
+        meta = self._meta
+        if column == "_rank":  # without text, every study is as relevant
+            column = "_order" if rank is None else column
+            meta = meta if rank is None else meta.with_columns(rank.alias("_rank"))
+        hits = meta.lazy() if matched is None else meta.lazy().filter(matched)
         if column == "subjects":  # every study's count is needed to sort
             hits = hits.join(subjects_of(None), on="_study", how="left")
             hits = hits.with_columns(pl.col("subjects").fill_null(0))
@@ -469,12 +555,34 @@ def build_index(release: "DataRelease | None" = None) -> SearchIndex:
     categories = gather("study_categorization", {"research_focus": pl.String}).select(
         "study_accession", _clean("research_focus").alias("value")
     )
-    conditions = gather(
+    condition_rows = gather(
         "study_2_condition_or_disease",
         {"condition_preferred": pl.String, "condition_reported": pl.String},
-    ).select(
+    )
+    conditions = condition_rows.select(
         "study_accession",
         pl.coalesce(_clean("condition_preferred"), _clean("condition_reported")).alias("value"),
+    )
+    extra_text = (  # text searched but not shown: one value a line
+        pl.concat(
+            [
+                gather("arm_or_cohort", {"name": pl.String, "description": pl.String}).select(
+                    "study_accession",
+                    pl.concat_str(
+                        [_clean("name"), _clean("description")], separator=": ", ignore_nulls=True
+                    ).alias("value"),
+                ),
+                gather("inclusion_exclusion", {"criterion": pl.String}).select(
+                    "study_accession", _clean("criterion").alias("value")
+                ),
+                condition_rows.select(
+                    "study_accession", _clean("condition_reported").alias("value")
+                ),
+            ]
+        )
+        .filter(pl.col("value") != "")  # not null either
+        .group_by("study_accession", maintain_order=True)
+        .agg(pl.col("value").str.join("\n").alias("extra_text"))
     )
     biosamples = gather("biosample", {"type": pl.String}).select(
         "study_accession", _clean("type").alias("value")
@@ -507,6 +615,7 @@ def build_index(release: "DataRelease | None" = None) -> SearchIndex:
         .join(_lists(biosamples, "biosample_type"), on="study_accession", how="left")
         .join(_lists(assays, "assay_method"), on="study_accession", how="left")
         .join(_lists(programs, "program_name"), on="study_accession", how="left")
+        .join(extra_text, on="study_accession", how="left")
         .with_columns(
             pl.col(f.key).fill_null(pl.lit([], dtype=pl.List(pl.String)))
             for f in STUDY_FACETS
@@ -600,6 +709,62 @@ def _lists(values: pl.DataFrame, name: str) -> pl.DataFrame:
     )
 
 
+# --- stored with the release ----------------------------------------------------------
+
+
+def index_folder(release: "DataRelease") -> str:
+    """Where a release's index is stored: ``studies.parquet`` and ``subjects.parquet``."""
+    return f"releases/{release.label}/search"
+
+
+def stored_index(release: "DataRelease") -> SearchIndex:
+    """The index of ``release`` as stored with it, its text searched through the
+    database's full-text engine.
+
+    The release's download job stores it (``releases.services.build_downloads``);
+    a release stored without one (made before the index was stored, or whose job has
+    not run yet) has it built and stored here, once. The full-text rows are written
+    with the index, and again if the database lacks them.
+    """
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from immunoport.portal import fulltext
+    from immunoport.releases.services import current_release
+
+    folder = index_folder(release)
+    if default_storage.exists(f"{folder}/studies.parquet"):
+        index = SearchIndex(
+            _read_stored(f"{folder}/studies.parquet"), _read_stored(f"{folder}/subjects.parquet")
+        )
+        write_text = fulltext.available() and not fulltext.has_rows(release)
+    else:
+        index = build_index(release)
+        # subjects first: a stored studies.parquet stands for a whole index
+        for name, frame in (("subjects", index.subjects), ("studies", index.studies)):
+            buffer = io.BytesIO()
+            frame.write_parquet(buffer)
+            if not default_storage.exists(f"{folder}/{name}.parquet"):  # a racing builder
+                default_storage.save(f"{folder}/{name}.parquet", ContentFile(buffer.getvalue()))
+        write_text = True
+    if write_text:
+        current = current_release()
+        fulltext.store(
+            release,
+            study_bodies(index.studies).iter_rows(),
+            keep=current.pk if current is not None else None,
+        )
+    index.text_search = lambda text: fulltext.ranked(release.pk, text)
+    return index
+
+
+def _read_stored(name: str) -> pl.DataFrame:
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(name, "rb") as handle:
+        return pl.read_parquet(io.BytesIO(handle.read()))
+
+
 # --- the current release's index, once per process --------------------------------------
 
 _lock = threading.Lock()
@@ -607,8 +772,8 @@ _current: tuple[tuple[Any, ...], SearchIndex] | None = None
 
 
 def current_index() -> SearchIndex:
-    """The index of the current data release, rebuilt when the release (or the
-    storage it is read from) changes."""
+    """The stored index of the current data release (:func:`stored_index`), read
+    again when the release (or the storage or database it is read from) changes."""
     global _current
     from immunoport.releases.services import current_release
 
@@ -616,18 +781,21 @@ def current_index() -> SearchIndex:
     key = _index_key(release)
     with _lock:
         if _current is None or _current[0] != key:
-            _current = (key, build_index(release) if release else SearchIndex.empty())
+            _current = (key, stored_index(release) if release else SearchIndex.empty())
         return _current[1]
 
 
 def _index_key(release: "DataRelease | None") -> tuple[Any, ...]:
     from django.conf import settings
     from django.core.files.storage import default_storage
+    from django.db import connection
 
     storage = (  # tests and operators switch storages: the same release id is not enough
         repr(settings.STORAGES.get("default")),
         str(getattr(default_storage, "location", "")),
         str(getattr(default_storage, "bucket_name", "")),
+        connection.vendor,
+        str(connection.settings_dict.get("NAME")),
     )
     if release is None:
         return (None, *storage)

@@ -346,12 +346,16 @@ def publish_study(
 
 def build_downloads(release_id: int) -> DataRelease:
     """Build what ``release`` still lacks: the download of each new study version
-    (an unchanged study keeps its earlier one), then ALLSTUDIES."""
+    (an unchanged study keeps its earlier one), then ALLSTUDIES, then the shared data
+    search's index of the release (stored once, with its full text)."""
+    from immunoport.portal.search import stored_index
+
     release = DataRelease.objects.get(pk=release_id)
     for released in release.studies.filter(download=""):
         _build_study_download(released)
     if not release.all_studies:
         _build_all_studies(release)
+    stored_index(release)  # built and stored if missing, else read back
     return release
 
 

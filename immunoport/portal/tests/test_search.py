@@ -9,6 +9,7 @@ from django.db import transaction
 from polars.testing import assert_frame_equal
 
 from immunoport.demo.services import load_demo
+from immunoport.portal import search
 from immunoport.portal.search import (
     FACETS,
     SearchIndex,
@@ -230,6 +231,54 @@ def test_the_current_index_follows_the_release_and_the_storage(crafted, workspac
     assert current_index() is not newer
 
 
+def test_the_index_is_stored_once_with_the_release_downloads_and_read_back(
+    crafted, own_storage, monkeypatch
+):
+    builds = []
+    build = search.build_index
+    monkeypatch.setattr(search, "build_index", lambda *a: builds.append(a) or build(*a))
+    monkeypatch.setattr(search, "_current", None)  # a new process
+    release = services.current_release()
+    assert release is not None
+    folder = own_storage / "releases" / release.label / "search"
+    assert not folder.exists()  # build_release left it to the download job
+
+    services.build_downloads(release.pk)
+    assert len(builds) == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["studies.parquet", "subjects.parquet"]
+    assert_frame_equal(pl.read_parquet(folder / "studies.parquet"), build_index().studies)
+
+    index = current_index()  # read back, not built again
+    assert len(builds) == 1
+    assert index.studies.height == 3
+    assert accessions(index.search("influenza", sort="study_accession")) == [
+        crafted["flu"], crafted["mice"],
+    ]  # fmt: skip
+    monkeypatch.setattr(search, "_current", None)  # another process
+    current_index()
+    services.build_downloads(release.pk)  # a job run again
+    assert len(builds) == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["studies.parquet", "subjects.parquet"]
+
+
+def test_a_release_stored_without_an_index_has_it_built_once_when_searched(
+    crafted, own_storage, monkeypatch
+):
+    builds = []
+    build = search.build_index
+    monkeypatch.setattr(search, "build_index", lambda *a: builds.append(a) or build(*a))
+    monkeypatch.setattr(search, "_current", None)
+    assert current_index().search("lupus").total_studies == 1
+    assert len(builds) == 1
+    release = services.current_release()
+    assert release is not None
+    assert (own_storage / "releases" / release.label / "search" / "studies.parquet").exists()
+    monkeypatch.setattr(search, "_current", None)
+    current_index()
+    services.build_downloads(release.pk)
+    assert len(builds) == 1
+
+
 def test_an_empty_release_gives_an_empty_index(db, own_storage):
     services.build_release(today=TODAY)
     result = current_index().search("anything", {"gender": ["Female"]})
@@ -325,7 +374,20 @@ def test_filters_are_or_within_a_facet_and_and_across_facets(crafted):
 def test_text_must_hold_every_word_in_any_case(crafted):
     index = build_index()
     assert accessions(index.search("LUPUS")) == [crafted["lupus"]]
-    assert accessions(index.search("influenza")) == [crafted["flu"], crafted["mice"]]
+    assert accessions(index.search("influenza", sort="study_accession")) == [
+        crafted["flu"], crafted["mice"],
+    ]  # fmt: skip
+    # by default, text sorts by relevance: the mouse study names influenza once more
+    # (its condition as reported); in memory, relevance is the words' occurrences
+    assert accessions(index.search("influenza")) == [crafted["mice"], crafted["flu"]]
+    assert accessions(index.search("influenza", sort="-relevance")) == [
+        crafted["flu"], crafted["mice"],
+    ]  # fmt: skip
+    assert accessions(index.search("flu")) == [
+        crafted["flu"],
+        crafted["mice"],
+    ]  # in memory: parts of words
+    assert accessions(index.search(" ", sort="relevance")) == accessions(index.search())
     assert accessions(index.search("  Influenza   MOUSE ")) == [crafted["mice"]]
     assert accessions(index.search(crafted["lupus"].lower())) == [crafted["lupus"]]
     assert accessions(index.search("about lupus autoantibody")) == [crafted["lupus"]]  # text
