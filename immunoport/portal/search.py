@@ -54,7 +54,7 @@ FACETS: tuple[Facet, ...] = (
     Facet("is_clinical_trial", "Is Clinical Trial", "study", boolean=True),
     Facet("has_lab_tests", "Has Lab Tests", "study", boolean=True),
     Facet("has_assessments", "Has Assessments", "study", boolean=True),
-    Facet("age_group", "Age", "subject"),
+    Facet("age_group", "Age (years)", "subject"),
     Facet("ethnicity", "Ethnicity", "subject"),
     Facet("gender", "Gender", "subject"),
     Facet("race", "Race", "subject"),

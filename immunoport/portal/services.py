@@ -142,14 +142,14 @@ class SearchQuery:
     text: str = ""
     filters: dict[str, list[str]] = field(default_factory=dict)
     accessions: list[str] = field(default_factory=list)
-    sort: str = "study_accession"
+    sort: str | None = None  # by relevance when there is text, else by accession
     page: int = 1
     per_page: int = PER_PAGE_CHOICES[0]
     columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
 
     @classmethod
     def from_params(cls, params: "QueryDict") -> "SearchQuery":
-        sort = params.get("sort", "study_accession")
+        sort = params.get("sort", "")
         # the accession is always shown: the rows' links and cart buttons need it
         columns = ["study_accession"] + [
             c for c in params.getlist("columns") if c in SEARCH_COLUMNS
@@ -161,7 +161,7 @@ class SearchQuery:
                 f.key: sorted(set(params.getlist(f.key))) for f in FACETS if params.getlist(f.key)
             },
             accessions=parse_accessions(params.get(ACCESSION_FILTER, "")),
-            sort=sort if sort.lstrip("-") in SORTABLE_COLUMNS else "study_accession",
+            sort=sort if sort.lstrip("-") in SORTABLE_COLUMNS else None,
             page=_positive(params.get("page"), 1),
             per_page=per_page if per_page in PER_PAGE_CHOICES else PER_PAGE_CHOICES[0],
             columns=sorted(set(columns), key=list(SEARCH_COLUMNS).index)
@@ -189,7 +189,9 @@ def _index_for(accessions: Collection[str]) -> SearchIndex:
     if not accessions:
         return index
     wanted = pl.col("study_accession").is_in(list(accessions))
-    return SearchIndex(index.studies.filter(wanted), index.subjects.filter(wanted))
+    return SearchIndex(
+        index.studies.filter(wanted), index.subjects.filter(wanted), text_search=index.text_search
+    )
 
 
 def run_search(query: SearchQuery, *, everything: bool = False) -> SearchResult:

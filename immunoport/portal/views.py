@@ -135,7 +135,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "query": query,
         "result": result,
         "rows": services.table_cells(rows),
-        "columns": _columns(query.columns, query.sort),
+        "columns": _columns(query.columns, query.sort or "", sorts=True),
         "groups": services.facet_boxes(result, query),
         "per_page_choices": services.PER_PAGE_CHOICES,
         "export_formats": list(services.EXPORT_FORMATS),
@@ -204,14 +204,15 @@ def cart_remove(request: HttpRequest) -> HttpResponse:
     return _back(request)
 
 
-def _columns(chosen: list[str], sort: str | None = None) -> list[dict[str, Any]]:
-    """Every column with its heading, whether it is shown and, when the table sorts
-    (``sort``: the current order), its order now and the order its heading asks for."""
+def _columns(chosen: list[str], sort: str = "", *, sorts: bool = False) -> list[dict[str, Any]]:
+    """Every column with its heading, whether it is shown and, when the table ``sorts``
+    (``sort``: the current order, "" for relevance), its order now and the order its
+    heading asks for."""
     columns = []
     for key, label in services.SEARCH_COLUMNS.items():
-        sortable = sort is not None and key in services.SORTABLE_COLUMNS
+        sortable = sorts and key in services.SORTABLE_COLUMNS
         now = None
-        if sortable and sort is not None and sort.lstrip("-") == key:
+        if sortable and sort.lstrip("-") == key:
             now = "descending" if sort.startswith("-") else "ascending"
         columns.append(
             {

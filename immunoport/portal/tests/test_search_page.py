@@ -51,7 +51,7 @@ def test_the_page_shows_the_counts_the_facets_and_the_charts(client, crafted):  
     for heading in ("Study", "Subject demographics", "Miscellaneous"):
         assert f"<h2>{heading}</h2>" in html
     for label in ("Research Focus", "Condition or Disease", "Biosample Type", "Assay Methods",
-                  "Program Name", "Study Accession", "Age", "Ethnicity", "Gender", "Race",
+                  "Program Name", "Study Accession", "Age (years)", "Ethnicity", "Gender", "Race",
                   "Species", "Is Clinical Trial", "Has Lab Tests", "Has Assessments"):  # fmt: skip
         assert f"{label}</" in html, label
     assert facet_of(response, "condition_or_disease") == [
@@ -89,7 +89,9 @@ def test_a_selected_value_stays_shown_at_zero(client, crafted):  # noqa: F811
 
 
 def test_text_accessions_sort_and_columns_come_from_the_query_string(client, crafted):  # noqa: F811
-    response = client.get(SEARCH, {"q": "influenza"})
+    response = client.get(SEARCH, {"q": "influenza"})  # by relevance: text given
+    assert sorted(shown(response)) == sorted([crafted["flu"], crafted["mice"]])
+    response = client.get(SEARCH, {"q": "influenza", "sort": "study_accession"})
     assert shown(response) == [crafted["flu"], crafted["mice"]]
     accessions = f"{crafted['mice'].lower()}, {crafted['lupus']}"
     response = client.get(SEARCH, {"study_accession": accessions, "sort": "-subjects"})
