@@ -22,7 +22,7 @@ from immunoport.ingest.loader import load_package
 from immunoport.ingest.tests.packages import own_storage_fixture  # noqa: F401 - fixture
 from immunoport.schema.models import LookupTerm
 from immunoport.schema.services import load_lookups
-from immunoport.studies.models import ArmOrCohort, Study, Study2ConditionOrDisease
+from immunoport.studies.models import Study2ConditionOrDisease
 
 GOLDEN = Path(__file__).resolve().parents[2] / "validation" / "tests" / "packages" / "valid"
 CONDITION = "lk_disease_condition"
@@ -31,34 +31,6 @@ CONDITION = "lk_disease_condition"
 @pytest.fixture
 def curator(db) -> User:
     return User.objects.create_user("curator", is_staff=True)
-
-
-@pytest.fixture
-def lookups(db) -> None:
-    load_lookups()
-
-
-@pytest.fixture
-def conditions(lookups, workspace, other_workspace) -> list[Study]:
-    """Conditions as two labs reported them, none with a preferred value yet."""
-    studies = [
-        Study.objects.create(study_accession="SDY900001", workspace=workspace),
-        Study.objects.create(study_accession="SDY900002", workspace=workspace),
-        Study.objects.create(study_accession="SDY900003", workspace=other_workspace),
-    ]
-    for study, values in zip(
-        studies,
-        [["Influenza", "Type 1 diabetes"], ["influenza ", "flu"], ["INFLUENZA", "flu"]],
-        strict=True,
-    ):
-        for value in values:
-            Study2ConditionOrDisease.objects.create(
-                workspace=study.workspace, study=study, condition_reported=value
-            )
-    ArmOrCohort.objects.create(
-        arm_accession="ARM900001", workspace=workspace, study=studies[0], type_reported="Arm"
-    )
-    return studies
 
 
 def preferred(value: str) -> list[str | None]:

@@ -13,8 +13,7 @@ from immunoport.accounts.models import AuditEvent
 from immunoport.curation import views
 from immunoport.curation.models import LookupTermAddition, ValueMapping
 from immunoport.curation.services import map_values, suggestions
-from immunoport.schema.services import load_lookups
-from immunoport.studies.models import ArmOrCohort, Study, Study2ConditionOrDisease
+from immunoport.studies.models import Study2ConditionOrDisease
 from immunoport.workspaces.models import Membership
 
 CONDITION = "lk_disease_condition"
@@ -26,30 +25,6 @@ def curator(db) -> User:
     user = approved_user("curator")
     user.groups.add(Group.objects.get(name="Curators"))
     return user
-
-
-@pytest.fixture
-def conditions(db, workspace, other_workspace) -> list[Study]:
-    """Conditions as two labs reported them, none with a preferred value yet."""
-    load_lookups()
-    studies = [
-        Study.objects.create(study_accession="SDY900001", workspace=workspace),
-        Study.objects.create(study_accession="SDY900002", workspace=workspace),
-        Study.objects.create(study_accession="SDY900003", workspace=other_workspace),
-    ]
-    for study, reported in zip(
-        studies,
-        [["Influenza", "Type 1 diabetes"], ["influenza ", "flu"], ["INFLUENZA", "flu"]],
-        strict=True,
-    ):
-        for value in reported:
-            Study2ConditionOrDisease.objects.create(
-                workspace=study.workspace, study=study, condition_reported=value
-            )
-    ArmOrCohort.objects.create(
-        arm_accession="ARM900001", workspace=workspace, study=studies[0], type_reported="Arm"
-    )
-    return studies
 
 
 @pytest.fixture
