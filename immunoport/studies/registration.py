@@ -20,6 +20,7 @@ from typing import cast
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
+from django.db.models.functions import Lower
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -91,9 +92,9 @@ def check_step(
 ) -> list[Problem]:
     """Everything wrong with ``rows`` (part key -> rows) for ``step`` of ``draft``:
     the templates' rules, then what only the workspace can tell (IDs taken)."""
+    # no step names records of other templates, so the workspace's records are not
+    # read here (``_taken_ids`` asks for the few IDs a step gives; ``finish`` for all)
     index = PackageIndex(
-        existing=existing_records(draft.workspace),
-        workspace_known=True,
         files={*draft.files.values_list("name", flat=True), *uploads, *_stored_names(draft)},
     )
     problems: list[Problem] = []
@@ -154,8 +155,11 @@ def _taken_ids(draft: StudyDraft, part: Part, rows: Rows) -> list[Problem]:
         return []
     model = models_by_table()[part.table]
     given = {(row.get(column.name) or "").lower(): n for n, row in enumerate(rows)}
-    existing = model._default_manager.filter(workspace=draft.workspace).values_list(
-        "pk", "user_defined_id"
+    existing = (
+        model._default_manager.filter(workspace=draft.workspace)
+        .annotate(udi=Lower("user_defined_id"))
+        .filter(udi__in=list(given))
+        .values_list("pk", "user_defined_id")
     )
     own = _own_accessions(draft, part)
     problems = []
