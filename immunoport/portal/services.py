@@ -23,7 +23,7 @@ from immunoport.portal.search import (
     StudyHit,
     current_index,
 )
-from immunoport.releases.public import public_table, released_studies
+from immunoport.releases.public import released_studies
 from immunoport.studies.registry import result_models
 
 if TYPE_CHECKING:
@@ -47,21 +47,15 @@ def compute_banner_figures() -> list[Figure]:
     def total(*tables: str) -> int:
         return sum(study.counts.get(table, 0) for study in studies for table in tables)
 
-    conditions, subjects = set(), set()  # distinct: studies share subjects and diseases
-    for study in studies:
-        frame = public_table(study, "study_2_condition_or_disease")
-        if frame.height:
-            preferred = frame["condition_preferred"].fill_null(frame["condition_reported"])
-            conditions.update(preferred.to_list())
-        subjects.update(
-            public_table(study, "subject")
-            .get_column("subject_accession", default=pl.Series())
-            .to_list()
-        )
+    # distinct across studies (they share subjects and diseases): the search index,
+    # built once per release, already holds both
+    index = current_index()
+    conditions = index.studies["condition_or_disease"].explode().drop_nulls().n_unique()
+    subjects = index.subjects["subject_accession"].n_unique()
     return [
         Figure("Studies", len(studies)),
-        Figure("Subjects", len(subjects)),
-        Figure("Diseases", len(conditions)),
+        Figure("Subjects", subjects),
+        Figure("Diseases", conditions),
         Figure("Experiments", total("experiment")),
         Figure("Total Results", total(*results)),
         Figure("Lab Tests", total("lab_test")),
