@@ -11,12 +11,14 @@ Who may call these is decided before, by ``workspaces.permissions.workspace_for`
 """
 
 import io
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import cast
 
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
@@ -272,8 +274,7 @@ def finish(draft: StudyDraft, user) -> Study:
         raise RegistrationError(problems)
     with tempfile.TemporaryDirectory(prefix="study-draft-") as folder:
         root = Path(folder)
-        _write_package(draft, root)
-        texts = {name: (root / name).read_bytes() for name in wizard.package_files(draft.data)}
+        texts = _write_package(draft, root)
         report = validate_files(
             "study registration",
             texts,
@@ -309,16 +310,19 @@ def finish(draft: StudyDraft, user) -> Study:
     return study
 
 
-def _write_package(draft: StudyDraft, root: Path) -> None:
-    for name, text in wizard.package_files(draft.data).items():
-        (root / name).write_text(text, encoding="utf-8")
-    for document in draft.files.all():
-        with document.file.open("rb") as source:
-            (root / document.name).write_bytes(source.read())
+def _write_package(draft: StudyDraft, root: Path) -> dict[str, bytes]:
+    """Write the draft's package into ``root``; returns the two templates' bytes."""
+    texts = {name: text.encode() for name, text in wizard.package_files(draft.data).items()}
+    for name, text in texts.items():
+        (root / name).write_bytes(text)
+    documents: list[tuple[str, File]] = [(d.name, d.file.open("rb")) for d in draft.files.all()]
     for name, stored in stored_documents(draft.workspace, _named_files(draft.data)).items():
-        if not (root / name).exists():
-            with default_storage.open(stored, "rb") as source:
-                (root / name).write_bytes(source.read())
+        if name not in {n for n, _ in documents}:  # an edited study's document as stored
+            documents.append((name, default_storage.open(stored, "rb")))
+    for name, source in documents:
+        with source, (root / name).open("wb") as target:
+            shutil.copyfileobj(source, target)  # documents may be large: in chunks
+    return texts
 
 
 def _stored_names(draft: StudyDraft) -> set[str]:
