@@ -18,6 +18,7 @@ table by table in chunks, never as lists of keys in Python.
 """
 
 from functools import cache
+from graphlib import TopologicalSorter
 
 import polars as pl
 from django.db.models import Model, Q, QuerySet
@@ -55,30 +56,29 @@ def _plan() -> tuple[list[str], list[str]]:
         if table not in belongs and any(target in belongs for _, target in refs)
     }:
         belongs |= more
-    owned = ["study"]
-    while len(owned) < len(belongs):  # parents first: each table after those it names
-        owned += sorted(
-            table
-            for table in belongs - set(owned)
-            if all(
-                target in owned or target not in belongs or target == table
-                for _, target in references[table]
-            )
-        )
+    # parents first: each table after those it names (a cycle raises graphlib.CycleError)
+    owned = list(
+        TopologicalSorter(
+            {
+                table: {t for _, t in references[table] if t in belongs and t != table}
+                for table in sorted(belongs)
+            }
+        ).static_order()
+    )
     shared = sorted(set(references) - belongs - set(_LINK_OWNER))
-    ordered: list[str] = []
-    while len(ordered) < len(shared):
-        ordered += [
-            table
-            for table in shared
-            if table not in ordered
-            and not any(
-                target == table
-                for other in shared
-                if other not in ordered and other != table
-                for _, target in references[other]
-            )
-        ]
+    # a shared table after every shared table that names it (contract_grant before program)
+    ordered = list(
+        TopologicalSorter(
+            {
+                table: {
+                    other
+                    for other in shared
+                    if other != table and any(t == table for _, t in references[other])
+                }
+                for table in shared
+            }
+        ).static_order()
+    )
     return owned, ordered
 
 
@@ -87,7 +87,7 @@ def study_querysets(study: Study) -> dict[str, QuerySet]:
     models = models_by_table()
     owned, shared = _plan()
     selected: dict[str, QuerySet] = {"study": Study.objects.filter(pk=study.pk)}
-    for table in owned[1:]:
+    for table in (t for t in owned if t != "study"):
         model = models[table]
         refs = [(name, target) for name, target in _references(model) if target in owned]
         each = Q()
