@@ -9,11 +9,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from immunoport.ingest.loader import load_package
 from immunoport.ingest.tests.packages import own_storage_fixture  # noqa: F401 - fixture
-from immunoport.schema.templates import MARKER_TEXT, SCHEMA_VERSION, templates
+from immunoport.schema.filled import tabular_text
+from immunoport.schema.templates import templates
 from immunoport.studies.registry import models_by_table
 from immunoport.validation.validator import validate_package
 
@@ -55,14 +57,11 @@ def write_template(folder: Path, file_name: str, rows: Rows) -> None:
     template = templates()[file_name]
     unknown = {k for row in rows for k in row} - {c.key for c in template.columns}
     assert not unknown, f"{file_name} has no columns {unknown}"
-    lines = [
-        f"{template.name}\tSchema Version {SCHEMA_VERSION}",
-        MARKER_TEXT,
-        *template.extra_header_lines,
-        "\t".join(["Column Name", *template.header]),
-        *("\t".join(["", *(row.get(c.key, "") for c in template.columns)]) for row in rows),
-    ]
-    (folder / file_name).write_text("\n".join(lines) + "\n")
+    frame = pl.DataFrame(
+        {c.key: [row.get(c.key, "") for row in rows] for c in template.columns},
+        schema={c.key: pl.String for c in template.columns},
+    )
+    (folder / file_name).write_text(tabular_text(template, frame))
 
 
 # Rows of templates that several cases need.
