@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "immunoport.api",
     "immunoport.analysis",
     "immunoport.demo",
+    "ninja",  # serves the API docs' Swagger UI from our own static files
 ]
 
 MIDDLEWARE = [
@@ -199,8 +200,19 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "immunoport_cache",
-    }
+    },
+    # The API's rate-limit counts: in each process's memory by default, so counting
+    # never writes to the database; "database" shares them between processes and machines.
+    "throttle": (
+        {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "immunoport_cache"}
+        if env_str("IMMUNOPORT_API_RATE_CACHE", "memory") == "database"
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+    ),
 }
+# Requests per client to the Shared Data API (per IP address anonymously, per token
+# or user when signed in): "<number>/<s|m|h|d>".
+API_RATE_ANONYMOUS = env_str("IMMUNOPORT_API_RATE_ANONYMOUS", "300/m")
+API_RATE_SIGNED_IN = env_str("IMMUNOPORT_API_RATE_SIGNED_IN", "1200/m")
 
 # E-mail: written to files under ./var/mail/ unless an SMTP host is set.
 DEFAULT_FROM_EMAIL = env_str("IMMUNOPORT_FROM_EMAIL", "immunoport <noreply@localhost>")

@@ -1,6 +1,9 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
+from ninja.openapi.views import openapi_view
+
+from immunoport.api.api import api
 
 # Django's admin sign-in would skip the second factor and the agreement: staff sign in
 # through allauth's pages, which ask for both.
@@ -19,4 +22,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("uploads/tus/", include("immunoport.tus.urls")),
     path("admin/", admin.site.urls),
+    path("data/query/", api.urls),
+    path("api/docs", openapi_view, {"api": api}, name="api-docs"),
 ]

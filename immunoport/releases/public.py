@@ -6,6 +6,7 @@ study's live rows, so a change to a shared study stays private until the next re
 
 import io
 import re
+from collections.abc import Collection
 from typing import Any
 
 import polars as pl
@@ -40,6 +41,17 @@ def releases_of(accession: str) -> QuerySet[ReleasedStudy]:
 def public_table(released: ReleasedStudy, table: str) -> pl.DataFrame:
     """One public table of a released study (empty when the study has no such rows)."""
     return _read(f"{released.snapshot}/{table}.parquet")
+
+
+def released_table(
+    table: str, accessions: Collection[str] = (), release: DataRelease | None = None
+) -> pl.DataFrame:
+    """One public table across the release's studies, or across those in ``accessions``."""
+    studies = released_studies(release)
+    if accessions:
+        studies = studies.filter(study_accession__in=[a.upper() for a in accessions])
+    frames = [public_table(study, table) for study in studies if study.counts.get(table)]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
 
 def _read(name: str) -> pl.DataFrame:
