@@ -1,7 +1,7 @@
 """Read-only access to the ImmPort reference data packaged with immunoport.
 
 The files under ``reference/`` are copies of ImmPort's schema 3.36 lookups and of
-its relational model; immunoport never reads them from anywhere else.
+its relational model and Shared Data API; immunoport never reads them from anywhere else.
 """
 
 import json
