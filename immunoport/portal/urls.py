@@ -23,6 +23,13 @@ urlpatterns = [
     path(
         "shared/study/<str:accession>/<str:label>.zip", views.study_download, name="study-download"
     ),
+    path("shared/programs/", views.programs, name="programs"),
+    path("shared/program/<int:program_id>/", views.program, name="program"),
+    path(
+        "shared/program/<int:program_id>/studies.<str:fmt>",
+        views.program_studies_export,
+        name="program-studies-export",
+    ),
     path("upload/", views.section, {"name": "upload"}, name="upload"),
     path("analysis/", views.section, {"name": "analysis"}, name="analysis"),
     path("resources/", views.section, {"name": "resources"}, name="resources"),

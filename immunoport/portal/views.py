@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from immunoport.portal import programs as program_pages
 from immunoport.portal import services
 from immunoport.portal.services import banner_figures, shared_study_list
 from immunoport.releases import public
@@ -121,6 +122,32 @@ def _download(name: str) -> FileResponse:
 
 def _being_prepared(request: HttpRequest, what: str) -> HttpResponse:
     return render(request, "portal/being_prepared.html", {"what": what}, status=404)
+
+
+# --- programs (HIPC and the like): their released studies only ---------------------------
+
+
+def programs(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/programs.html", {"programs": program_pages.programs()})
+
+
+def program(request: HttpRequest, program_id: int) -> HttpResponse:
+    found = program_pages.program(program_id)
+    if found is None:  # unknown, or all its studies private: the page says neither
+        raise Http404("No such program in the current data release.")
+    context = {
+        "program": found,
+        "studies": program_pages.program_studies(found),
+        "export_formats": list(services.EXPORT_FORMATS),
+    }
+    return render(request, "portal/program.html", context)
+
+
+def program_studies_export(request: HttpRequest, program_id: int, fmt: str) -> HttpResponse:
+    found = program_pages.program(program_id)
+    if found is None or fmt not in services.EXPORT_FORMATS:
+        raise Http404("No such program in the current data release, or no such format.")
+    return _export(program_pages.study_list(found), fmt, f"immunoport-program-{program_id}")
 
 
 # --- the shared data search page, its exports and the cart -------------------------------
