@@ -291,15 +291,20 @@ def facet_boxes(result: SearchResult, query: SearchQuery) -> list[tuple[str, lis
             choices = [FacetChoice(v, t, v in chosen) for v, t in counted] + [
                 FacetChoice(v, 0, True) for v in sorted(chosen - seen)
             ]
-            top = counted[:CHART_TOP]
-            most = max((t for _, t in top), default=0) or 1
-            chart = [
-                Bar(v, t, i * CHART_ROW, max(1, round(CHART_BAR_WIDTH * t / most)))
-                for i, (v, t) in enumerate(top)
-            ]
+            chart = chart_bars(counted[:CHART_TOP])
             boxes.append(FacetBox(key, FACET_BY_KEY[key].label, choices, chart))
         groups.append((heading, boxes))
     return groups
+
+
+def chart_bars(counted: Iterable[tuple[str, int]]) -> list[Bar]:
+    """The bars of a chart of ``counted`` (value, total), in its order."""
+    counted = list(counted)
+    most = max((t for _, t in counted), default=0) or 1
+    return [
+        Bar(v, t, i * CHART_ROW, max(1, round(CHART_BAR_WIDTH * t / most)))
+        for i, (v, t) in enumerate(counted)
+    ]
 
 
 # --- the cart: a signed-in user's in CartItem rows, a visitor's in the session -----------

@@ -8,11 +8,13 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryD
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from immunoport.portal import programs as program_pages
 from immunoport.portal import services
 from immunoport.portal.services import banner_figures, shared_study_list
+from immunoport.portal.study_page import dataset_jsonld, released_study_page, script_json
 from immunoport.releases import public
 from immunoport.releases.services import current_release
 from immunoport.workspaces.permissions import writable_workspaces_of
@@ -93,10 +95,13 @@ def study(request: HttpRequest, accession: str) -> HttpResponse:
     released = public.released_study(accession)
     if released is None:  # never released, or private: the page says neither
         raise Http404("No such study in the current data release.")
+    page = released_study_page(released)
+    dataset = dataset_jsonld(released, page, absolute=request.build_absolute_uri)
     context = {
         "released": released,
-        "overview": public.study_overview(released),
+        "page": page,
         "releases": public.releases_of(released.study_accession),
+        "jsonld": mark_safe(script_json(dataset)),  # escaped for a script element
     }
     return render(request, "portal/study.html", context)
 

@@ -7,7 +7,6 @@ study's live rows, so a change to a shared study stays private until the next re
 import io
 import re
 from collections.abc import Collection
-from typing import Any
 
 import polars as pl
 from django.core.files.storage import default_storage
@@ -111,22 +110,3 @@ def study_counts(released: ReleasedStudy) -> dict[str, int]:
         "results": sum(n for table, n in counts.items() if table.endswith("_result")),
     }
 
-
-def study_overview(released: ReleasedStudy) -> dict[str, Any]:
-    """The design of a released study as its public tables give it: the study row,
-    conditions, arms, planned visits and inclusion/exclusion criteria."""
-
-    def rows(table: str, order: str | None = None) -> list[dict[str, Any]]:
-        frame = public_table(released, table)
-        if order and order in frame.columns:
-            frame = frame.sort(order, nulls_last=True)
-        return frame.to_dicts()
-
-    study = rows("study")
-    return {
-        "study": study[0] if study else {},
-        "conditions": rows("study_2_condition_or_disease"),
-        "arms": rows("arm_or_cohort", "arm_accession"),
-        "planned_visits": rows("planned_visit", "order_number"),
-        "criteria": rows("inclusion_exclusion", "criterion_category"),
-    }
