@@ -38,4 +38,7 @@ api = NinjaAPI(
 api.add_router("/api/search/", search.router)
 api.add_router("/api/lookup/", lookups.router)
 api.add_router("/api/study/", study.router)
+api.add_router("/drs/", study.drs_router)
+api.add_router("/ui/study/", study.ui_router)
 api.add_router("/result/", results.router)
+api.add_router("/", lookups.legacy)  # ImmPort's older paths: /study/findAllStudyAccessions, ...
