@@ -11,6 +11,12 @@ Both hold one row per (release, study): the study's accession and its searchable
 (see ``portal.search.study_bodies``), written when the release's search index is built
 from its public tables, so nothing of a private study or of withheld text is here.
 
+On SQLite a row's rowid is its key: the release's id above :data:`KEY_BITS`, the
+study's ordinal below. A query narrows to a release by a rowid range and reads rowids
+and bm25 scores only: reading an UNINDEXED column (release_id, study_accession) loads
+the whole row, body and all, which took most of a query's time. The accessions of a
+release's keys are read once per process (:func:`_sqlite_keys`).
+
 The user's text never reaches FTS5 or tsquery syntax: it is cut into words (letters
 and digits), each word is quoted, every word must occur (AND), and the last one is a
 prefix, so a query typed letter by letter finds as it goes (``vaccin`` finds
@@ -18,9 +24,11 @@ prefix, so a query typed letter by letter finds as it goes (``vaccin`` finds
 None and the caller matches in memory.
 """
 
+import threading
 from collections.abc import Iterable
 from typing import Protocol
 
+import polars as pl
 from django.db import connection, transaction
 
 from immunoport.portal.search import words
@@ -33,11 +41,15 @@ SQLITE_CREATE = (
     "study_accession UNINDEXED, release_id UNINDEXED, body, "
     "tokenize = 'porter unicode61 remove_diacritics 2')"
 )
-SQLITE_INSERT = f"INSERT INTO {TABLE} (release_id, study_accession, body) VALUES (%s, %s, %s)"
-SQLITE_SEARCH = (
-    f"SELECT study_accession FROM {TABLE} WHERE {TABLE} MATCH %s AND release_id = %s "
-    f"ORDER BY bm25({TABLE}), study_accession"
+SQLITE_INSERT = (
+    f"INSERT INTO {TABLE} (rowid, release_id, study_accession, body) VALUES (%s, %s, %s, %s)"
 )
+SQLITE_SEARCH = (
+    f"SELECT rowid, bm25({TABLE}) FROM {TABLE} "
+    f"WHERE {TABLE} MATCH %s AND rowid BETWEEN %s AND %s"
+)
+SQLITE_KEYS = f"SELECT rowid, study_accession FROM {TABLE} WHERE rowid BETWEEN %s AND %s"
+KEY_BITS = 32  # a SQLite row's key: release id << KEY_BITS | the study's ordinal
 
 
 class Release(Protocol):
@@ -55,10 +67,10 @@ def fts5_query(text: str) -> str | None:
     return " ".join(quoted)
 
 
-def ranked(release: Release | int, text: str) -> list[str] | None:
+def ranked(release: Release | int, text: str) -> pl.Series | None:
     """The accessions of the release's studies whose text holds every word of
-    ``text``, most relevant first; None when ``text`` has no words or the database
-    has no full-text engine (match in memory then)."""
+    ``text``, most relevant first (ties in accession order); None when ``text`` has no
+    words or the database has no full-text engine (match in memory then)."""
     terms = words(text)
     if not terms or connection.vendor not in ENGINES:
         return None
@@ -79,10 +91,20 @@ def available() -> bool:
 
 
 def has_rows(release: Release | int) -> bool:
+    """Whether the release's rows are written (on SQLite: with their keys; rows written
+    before rows had keys count as missing, so they are written again)."""
     release_id = release if isinstance(release, int) else release.pk
+    where = "rowid BETWEEN %s AND %s" if connection.vendor == "sqlite" else "release_id = %s"
+    params = key_range(release_id) if connection.vendor == "sqlite" else (release_id,)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {TABLE} WHERE release_id = %s LIMIT 1", [release_id])
+        cursor.execute(f"SELECT 1 FROM {TABLE} WHERE {where} LIMIT 1", params)
         return cursor.fetchone() is not None
+
+
+def key_range(release_id: int) -> tuple[int, int]:
+    """The first and last SQLite key of the release's rows."""
+    first = release_id << KEY_BITS
+    return first, first + (1 << KEY_BITS) - 1
 
 
 def store(
@@ -99,20 +121,56 @@ def store(
         marks = ", ".join(["%s"] * len(kept))
         cursor.execute(f"DELETE FROM {TABLE} WHERE release_id NOT IN ({marks})", kept)
         cursor.execute(f"DELETE FROM {TABLE} WHERE release_id = %s", [release_id])
-        cursor.executemany(
-            ENGINES[connection.vendor].insert,
-            [(release_id, accession, body) for accession, body in bodies],
-        )
+        engine = ENGINES[connection.vendor]
+        cursor.executemany(engine.insert, engine.rows(release_id, bodies))
+    _keys.pop((connection.alias, release_id), None)
 
 
 class _SQLite:
     insert = SQLITE_INSERT
 
     @staticmethod
-    def ranked(release_id: int, terms: list[str]) -> list[str]:
+    def rows(release_id: int, bodies: Iterable[tuple[str, str]]) -> list[tuple]:
+        first, _ = key_range(release_id)
+        return [
+            (first + ordinal, release_id, accession, body)
+            for ordinal, (accession, body) in enumerate(bodies)
+        ]
+
+    @staticmethod
+    def ranked(release_id: int, terms: list[str]) -> pl.Series:
         with connection.cursor() as cursor:
-            cursor.execute(SQLITE_SEARCH, [fts5_query(" ".join(terms)), release_id])
-            return [row[0] for row in cursor.fetchall()]
+            cursor.execute(SQLITE_SEARCH, [fts5_query(" ".join(terms)), *key_range(release_id)])
+            scores = cursor.fetchall()
+        found = pl.DataFrame(scores, schema={"key": pl.Int64, "score": pl.Float64}, orient="row")
+        return (
+            found.join(_sqlite_keys(release_id), on="key")
+            .sort("score", "study_accession")
+            .get_column("study_accession")
+        )
+
+
+_keys: dict[tuple[str, int], pl.DataFrame] = {}  # (database alias, release id) -> keys
+_keys_lock = threading.Lock()
+
+
+def _sqlite_keys(release_id: int) -> pl.DataFrame:
+    """key and study_accession of the release's rows, read once per process: a
+    release's rows are written once (again only with the same keys, from the same
+    index), and :func:`store` forgets what it replaces."""
+    cache_key = (connection.alias, release_id)
+    keys = _keys.get(cache_key)
+    if keys is None:
+        with connection.cursor() as cursor:
+            cursor.execute(SQLITE_KEYS, key_range(release_id))
+            keys = pl.DataFrame(
+                cursor.fetchall(),
+                schema={"key": pl.Int64, "study_accession": pl.String},
+                orient="row",
+            )
+        with _keys_lock:
+            _keys[cache_key] = keys
+    return keys
 
 
 class _PostgreSQL:
@@ -122,7 +180,11 @@ class _PostgreSQL:
     )
 
     @staticmethod
-    def ranked(release_id: int, terms: list[str]) -> list[str]:
+    def rows(release_id: int, bodies: Iterable[tuple[str, str]]) -> list[tuple]:
+        return [(release_id, accession, body) for accession, body in bodies]
+
+    @staticmethod
+    def ranked(release_id: int, terms: list[str]) -> pl.Series:
         # the leading words as plain text; the last as a quoted prefix (letters and
         # digits only, see search.WORD, so nothing in it is tsquery syntax)
         last = "to_tsquery('english', %s)"
@@ -136,7 +198,7 @@ class _PostgreSQL:
                 "ORDER BY ts_rank(body, query) DESC, study_accession",
                 params,
             )
-            return [row[0] for row in cursor.fetchall()]
+            return pl.Series("study_accession", [row[0] for row in cursor.fetchall()], pl.String)
 
 
 ENGINES: dict[str, type[_SQLite] | type[_PostgreSQL]] = {

@@ -120,7 +120,7 @@ MOST_WORDS, LONGEST_WORD = 32, 64  # of a search text; the rest is not searched 
 
 # A text search that ranks: the accessions whose text matches, most relevant first;
 # None when it cannot tell (no words, no engine), and the index matches in memory.
-TextSearch = Callable[[str], "Sequence[str] | None"]
+TextSearch = Callable[[str], "pl.Series | Sequence[str] | None"]
 
 
 class FacetValue(NamedTuple):
@@ -405,9 +405,8 @@ class SearchIndex:
             return None, None
         found = self.text_search(text) if self.text_search is not None else None
         if found is not None:  # accessions, best first
-            ranks = pl.DataFrame(
-                {"study_accession": list(found), "_rank": range(len(found))},
-                schema={"study_accession": pl.String, "_rank": pl.Int64},
+            ranks = pl.DataFrame({"study_accession": pl.Series(found, dtype=pl.String)}).select(
+                "study_accession", pl.int_range(pl.len(), dtype=pl.Int64).alias("_rank")
             )
             rank = (
                 self._meta.select("study_accession")
