@@ -22,10 +22,12 @@ Only :func:`build_index` and :func:`current_index` need Django (they read the
 release); the index itself is plain polars, so benchmarks and notebooks use it alone.
 """
 
+import functools
 import io
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import polars as pl
 
 if TYPE_CHECKING:
-    from immunoport.releases.models import DataRelease, ReleasedStudy
+    from immunoport.releases.models import DataRelease
 
 
 @dataclass(frozen=True)
@@ -506,17 +508,44 @@ def _conform(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
     )
 
 
-# --- building it from a data release ----------------------------------------------------
+# --- building it from studies' tables: a data release's, or live ones ---------------
+
+
+@dataclass(frozen=True)
+class StudyTables:
+    """One study's tables as the index reads them: a release's public snapshot, or a
+    workspace's live rows (the private search)."""
+
+    study_accession: str
+    title: str  # shown when the study row has no brief title
+    read: Callable[[str], pl.DataFrame]  # a table's rows of the study (empty if none)
+    count: Callable[[str], int]  # a table's number of rows of the study
 
 
 def build_index(release: "DataRelease | None" = None) -> SearchIndex:
     """The index of ``release`` (the current one by default), from its public tables."""
-    from immunoport.releases.public import released_studies, study_counts
+    from immunoport.releases.public import public_table, released_studies
 
-    released = list(released_studies(release))
+    return index_of(
+        StudyTables(
+            study.study_accession,
+            study.title,
+            functools.partial(public_table, study),
+            Counter(study.counts).__getitem__,  # 0 for a table the study lacks
+        )
+        for study in released_studies(release)
+    )
+
+
+def index_of(sources: Iterable[StudyTables]) -> SearchIndex:
+    """The index of the studies whose tables ``sources`` read."""
+    from immunoport.studies.registry import result_models
+
+    read_from = list(sources)
+    results = [model._meta.db_table for model in result_models()]
 
     def gather(table: str, columns: Mapping[str, Any]) -> pl.DataFrame:
-        return _gather(released, table, columns)
+        return _gather(read_from, table, columns)
 
     study = gather(
         "study",
@@ -533,14 +562,14 @@ def build_index(release: "DataRelease | None" = None) -> SearchIndex:
             {
                 "study_accession": s.study_accession,
                 "title": s.title,
-                "subject_count": s.counts.get("subject", 0),
-                "result_count": study_counts(s)["results"],
-                "has_lab_tests": bool(s.counts.get("lab_test")),
+                "subject_count": s.count("subject"),
+                "result_count": sum(s.count(table) for table in results),
+                "has_lab_tests": bool(s.count("lab_test")),
                 "has_assessments": bool(
-                    s.counts.get("assessment_panel") or s.counts.get("assessment_component")
+                    s.count("assessment_panel") or s.count("assessment_component")
                 ),
             }
-            for s in released
+            for s in read_from
         ],
         schema={
             "study_accession": pl.String,
@@ -672,19 +701,15 @@ def age_group(age: pl.Expr) -> pl.Expr:
     return group.otherwise(pl.lit(UNKNOWN_AGE))
 
 
-def _gather(
-    released: "list[ReleasedStudy]", table: str, columns: Mapping[str, Any]
-) -> pl.DataFrame:
-    """``table``'s rows of every released study, with its study_accession, in the
-    columns and types of ``columns`` (a column a study's table lacks is null)."""
-    from immunoport.releases.public import public_table
-
+def _gather(read_from: "list[StudyTables]", table: str, columns: Mapping[str, Any]) -> pl.DataFrame:
+    """``table``'s rows of every study, with its study_accession, in the columns and
+    types of ``columns`` (a column a study's table lacks is null)."""
     schema = {"study_accession": pl.String, **columns}
     frames = [
-        _conform(public_table(study, table), columns).with_columns(
+        _conform(study.read(table), columns).with_columns(
             pl.lit(study.study_accession, pl.String).alias("study_accession")
         )
-        for study in released
+        for study in read_from
     ]
     return (
         pl.concat([_conform(f, schema) for f in frames]) if frames else pl.DataFrame(schema=schema)

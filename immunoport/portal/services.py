@@ -177,9 +177,10 @@ def _positive(value: str | None, default: int) -> int:
     return number if number >= 1 else default
 
 
-def _index_for(accessions: Collection[str]) -> SearchIndex:
-    """The current index, narrowed to ``accessions`` when there are any."""
-    index = current_index()
+def _index_for(accessions: Collection[str], index: SearchIndex | None) -> SearchIndex:
+    """``index`` (the current release's by default), narrowed to ``accessions`` when
+    there are any."""
+    index = current_index() if index is None else index
     if not accessions:
         return index
     wanted = pl.col("study_accession").is_in(list(accessions))
@@ -188,9 +189,12 @@ def _index_for(accessions: Collection[str]) -> SearchIndex:
     )
 
 
-def run_search(query: SearchQuery, *, everything: bool = False) -> SearchResult:
-    """The search ``query`` states; ``everything``: every match on one page."""
-    index = _index_for(query.accessions)
+def run_search(
+    query: SearchQuery, *, everything: bool = False, index: SearchIndex | None = None
+) -> SearchResult:
+    """The search ``query`` states, in ``index`` (the current release's by default);
+    ``everything``: every match on one page."""
+    index = _index_for(query.accessions, index)
     page, per_page = (
         (1, max(1, index.studies.height)) if everything else (query.page, query.per_page)
     )
@@ -202,9 +206,12 @@ def run_search(query: SearchQuery, *, everything: bool = False) -> SearchResult:
     return result
 
 
-def hit_rows(hits: list[StudyHit], columns: Collection[str]) -> pl.DataFrame:
-    """The table rows of ``hits``, in their order: ``columns`` of the index's studies
-    (lists stay lists), with the matching subjects as ``subjects``."""
+def hit_rows(
+    hits: list[StudyHit], columns: Collection[str], index: SearchIndex | None = None
+) -> pl.DataFrame:
+    """The table rows of ``hits``, in their order: ``columns`` of the studies of
+    ``index`` (the current release's by default; lists stay lists), with the matching
+    subjects as ``subjects``."""
     frame = pl.DataFrame(
         [(h.study_accession, h.brief_title, h.subjects) for h in hits],
         schema={"study_accession": pl.String, "brief_title": pl.String, "subjects": pl.Int64},
@@ -212,7 +219,9 @@ def hit_rows(hits: list[StudyHit], columns: Collection[str]) -> pl.DataFrame:
     )
     extra = [c for c in columns if c not in frame.columns]
     if extra:
-        details = current_index().studies.select("study_accession", *extra)
+        details = (current_index() if index is None else index).studies.select(
+            "study_accession", *extra
+        )
         frame = frame.join(details, on="study_accession", how="left", maintain_order="left")
     return frame.select(c for c in SEARCH_COLUMNS if c in columns)
 
