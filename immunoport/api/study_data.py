@@ -180,8 +180,8 @@ def _frame(released: ReleasedStudy, source: Source) -> pl.DataFrame:
 
 
 def _join(left: pl.DataFrame, right: pl.DataFrame, on: tuple[str, ...]) -> pl.DataFrame:
-    """``left`` with ``right``'s columns; a side without a key column (a table the study
-    does not have) gets it as nulls."""
+    """``left`` with the columns of ``right`` it lacks; a side without a key column (a
+    table the study does not have) gets it as nulls."""
     if not left.width:
         return left
     for key in on:
@@ -190,10 +190,13 @@ def _join(left: pl.DataFrame, right: pl.DataFrame, on: tuple[str, ...]) -> pl.Da
         right = (
             right if key in right.columns else right.with_columns(pl.lit(None, dtype).alias(key))
         )
-    right = right.with_columns(pl.col(key).cast(left.schema[key]) for key in on).unique(
-        on, maintain_order=True
+    added = [column for column in right.columns if column not in left.columns]
+    right = right.select(pl.col(key).cast(left.schema[key]) for key in on).with_columns(
+        right.select(added)
     )
-    return left.join(right, on=list(on), how="left", maintain_order="left", suffix="__joined")
+    return left.join(
+        right.unique(on, maintain_order=True), on=list(on), how="left", maintain_order="left"
+    )
 
 
 # --- the summary ----------------------------------------------------------------------
