@@ -87,10 +87,10 @@ def _funding(read: Read) -> dict[str, list[dict[str, Any]]]:
     funded = read("contract_grant_2_study")
     grants = read("contract_grant")
     if "contract_grant_id" in funded.columns and "contract_grant_id" in grants.columns:
-        grants = grants.filter(pl.col("contract_grant_id").is_in(funded["contract_grant_id"]))
+        grants = grants.join(funded, on="contract_grant_id", how="semi")
     programs = read("program")
     if "program_id" in grants.columns and "program_id" in programs.columns:
-        programs = programs.filter(pl.col("program_id").is_in(grants["program_id"]))
+        programs = programs.join(grants, on="program_id", how="semi")
     return {
         "contract_grants": grants.sort("name", nulls_last=True).to_dicts()
         if "name" in grants.columns
