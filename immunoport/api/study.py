@@ -11,6 +11,7 @@ from typing import Literal
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from ninja import Path, Router, Schema
@@ -53,6 +54,7 @@ def not_found(what: str) -> JsonResponse:
     return JsonResponse({"status": 404, "error": "Not Found", "message": what}, status=404)
 
 
+MANIFEST = "/api/study/manifest/{studyAccession}"
 NO_STUDY = "No study of the current data release has this accession"
 
 
@@ -79,7 +81,7 @@ def summary(request: HttpRequest, study_accession: str = ACCESSION) -> HttpRespo
 
 @router.get(
     "manifest/{studyAccession}",
-    response={200: list[answer_model("/api/study/manifest/{studyAccession}")], 404: NotFound},
+    response={200: list[answer_model(MANIFEST)], 404: NotFound},  # type: ignore[misc]
     auth=SIGNED_IN,
 )
 def manifest(
@@ -89,7 +91,7 @@ def manifest(
     format: Format = "json",
 ) -> HttpResponse:
     """The study's files with their sizes, MD5s and fileUUIDs for ``/drs/download``."""
-    return _files(study_accession, fileType, "/api/study/manifest/{studyAccession}", format)
+    return _files(study_accession, fileType, MANIFEST, format)
 
 
 # /api/study/filePath/... -> the file type it lists
@@ -119,7 +121,7 @@ def _register_file_path(folder: str, file_type: str) -> None:
 
     router.get(
         path.removeprefix("/api/study/"),
-        response={200: list[answer_model(path)], 404: NotFound},
+        response={200: list[answer_model(path)], 404: NotFound},  # type: ignore[misc]
         auth=SIGNED_IN,
         operation_id=f"study_file_path_{file_type}",
         summary=f"The study's files ({file_type})",
@@ -140,7 +142,7 @@ def _register_rows(endpoint: str) -> None:
 
     router.get(
         path.removeprefix("/api/study/"),
-        response={200: list[answer_model(path)], 404: NotFound},
+        response={200: list[answer_model(path)], 404: NotFound},  # type: ignore[misc]
         auth=SIGNED_IN,
         operation_id=f"study_{endpoint or 'study'}",
         summary=f"The study's {endpoint or 'study'} rows",
@@ -178,7 +180,7 @@ def drs_download(
 
 
 @drs_router.get("file/{file_uuid}", url_name="study_file_download", include_in_schema=False)
-def download(request: HttpRequest, file_uuid: str, signature: str = "") -> HttpResponse:
+def download(request: HttpRequest, file_uuid: str, signature: str = "") -> HttpResponseBase:
     """The file's bytes, or the byte range the request's Range header asks for."""
     try:
         signed = _SIGNER.unsign(signature, max_age=SIGNED_URL_SECONDS)
@@ -218,7 +220,7 @@ def requested_range(header: str | None, size: int) -> tuple[int, int] | None:
     return int(first), min(int(last), size - 1) if last else size - 1
 
 
-def file_response(found: StudyFile, range_header: str | None) -> HttpResponse:
+def file_response(found: StudyFile, range_header: str | None) -> HttpResponseBase:
     try:
         wanted = requested_range(range_header, found.size)
     except Unsatisfiable:

@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import polars as pl
 from django.core.files.storage import default_storage
@@ -288,8 +288,8 @@ class StudyFile:
         """The file's bytes, seekable; a ZIP member is read from the stored ZIP."""
         stored = default_storage.open(self.released.download, "rb")
         if self.file_type == "archive_file":
-            return stored
-        return _ZipMember(zipfile.ZipFile(stored), self.path, stored)
+            return cast(BinaryIO, stored)
+        return cast(BinaryIO, _ZipMember(zipfile.ZipFile(stored), self.path, stored))
 
 
 class _ZipMember(io.RawIOBase):
