@@ -8,6 +8,17 @@ urlpatterns = [
     path("shared/", views.shared_data, name="shared-data"),
     path("shared/search/", views.search, name="search"),
     path("shared/search/export.<str:fmt>", views.search_export, name="search-export"),
+    path("workspaces/search/", views.private_search, name="private-search"),
+    path(
+        "workspaces/search/export.<str:fmt>",
+        views.private_search_export,
+        name="private-search-export",
+    ),
+    path(
+        "workspaces/<int:workspace_id>/studies/<str:accession>/view/",
+        views.private_study,
+        name="private-study",
+    ),
     path("shared/cart/", views.cart, name="cart"),
     path("shared/cart/add/", views.cart_add, name="cart-add"),
     path("shared/cart/remove/", views.cart_remove, name="cart-remove"),

@@ -3,21 +3,32 @@ from urllib.parse import urlencode
 
 import polars as pl
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from immunoport.accounts import audit
+from immunoport.portal import private, services
 from immunoport.portal import programs as program_pages
-from immunoport.portal import services
+from immunoport.portal.search import SearchIndex
 from immunoport.portal.services import banner_figures, shared_study_list
-from immunoport.portal.study_page import dataset_jsonld, released_study_page, script_json
+from immunoport.portal.study_page import (
+    dataset_jsonld,
+    released_study_page,
+    script_json,
+    study_page,
+)
 from immunoport.releases import public
 from immunoport.releases.services import current_release
-from immunoport.workspaces.permissions import writable_workspaces_of
+from immunoport.studies.models import Study
+from immunoport.studies.registry import result_models
+from immunoport.workspaces.permissions import workspace_for, writable_workspaces_of
 
 SECTIONS = {
     "upload": (
@@ -160,10 +171,22 @@ def program_studies_export(request: HttpRequest, program_id: int, fmt: str) -> H
 
 def search(request: HttpRequest) -> HttpResponse:
     """The search page; to htmx, only the part a new search changes."""
+    context = _search_context(request)
+    context["in_cart"] = set(services.cart_accessions(request.user, request.session))
+    return _search_page(request, context)
+
+
+def search_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """Every study the search finds (not one page), in the chosen columns."""
+    return _export(_search_rows(request, fmt), fmt, "immunoport-search")
+
+
+def _search_context(request: HttpRequest, index: SearchIndex | None = None) -> dict[str, Any]:
+    """The search page's context, searching ``index`` (the current release's by default)."""
     query = services.SearchQuery.from_params(request.GET)
-    result = services.run_search(query)
-    rows = services.hit_rows(result.studies, query.columns)
-    context = {
+    result = services.run_search(query, index=index)
+    rows = services.hit_rows(result.studies, query.columns, index)
+    return {
         "query": query,
         "result": result,
         "rows": services.table_cells(rows),
@@ -171,11 +194,15 @@ def search(request: HttpRequest) -> HttpResponse:
         "groups": services.facet_boxes(result, query),
         "per_page_choices": services.PER_PAGE_CHOICES,
         "export_formats": list(services.EXPORT_FORMATS),
-        "in_cart": set(services.cart_accessions(request.user, request.session)),
+        "search_url": reverse("portal:search"),
+        "export_view": "portal:search-export",
         "quick_links": [
             (label, urlencode(params, doseq=True)) for label, params in services.QUICK_LINKS
         ],
     }
+
+
+def _search_page(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
     partial = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request"
     )
@@ -183,13 +210,13 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def search_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    """Every study the search finds (not one page), in the chosen columns."""
+def _search_rows(request: HttpRequest, fmt: str, index: SearchIndex | None = None) -> pl.DataFrame:
+    """An export's rows: every study the search finds in ``index``, not one page."""
     if fmt not in services.EXPORT_FORMATS:
         raise Http404("No such export format.")
     query = services.SearchQuery.from_params(request.GET)
-    result = services.run_search(query, everything=True)
-    return _export(services.hit_rows(result.studies, query.columns), fmt, "immunoport-search")
+    result = services.run_search(query, everything=True, index=index)
+    return services.hit_rows(result.studies, query.columns, index)
 
 
 def cart(request: HttpRequest) -> HttpResponse:
@@ -275,3 +302,54 @@ def _back(request: HttpRequest) -> HttpResponse:
     ):
         target = reverse("portal:cart")
     return redirect(target)
+
+
+# --- the private search: a member's own studies, live, never cached on the way -----------
+
+
+@never_cache
+@login_required
+def private_search(request: HttpRequest) -> HttpResponse:
+    """The search page over the studies of the user's workspaces, each row marked
+    with its workspace."""
+    member = private.member_index(request.user)
+    context = _search_context(request, member.index)
+    for row in context["rows"]:
+        row["workspace"] = member.workspaces[row["study_accession"]]
+    context |= {
+        "private": True,
+        "search_url": reverse("portal:private-search"),
+        "export_view": "portal:private-search-export",
+    }
+    return _search_page(request, context)
+
+
+@never_cache
+@login_required
+def private_search_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """Every study the private search finds, with its workspace."""
+    member = private.member_index(request.user)
+    rows = _search_rows(request, fmt, member.index)
+    names = {accession: w.name for accession, w in member.workspaces.items()}
+    workspace = pl.col("study_accession").replace_strict(names, return_dtype=pl.String)
+    rows = rows.insert_column(1, rows.select(workspace.alias("Workspace")).to_series())
+    return _export(rows, fmt, "immunoport-private-search")
+
+
+@never_cache
+@login_required
+def private_study(request: HttpRequest, workspace_id: int, accession: str) -> HttpResponse:
+    """A study of the user's workspace as its public page would show it, from its live
+    rows."""
+    workspace = workspace_for(request.user, workspace_id)
+    study = get_object_or_404(Study, pk=accession.upper(), workspace=workspace)
+    audit.viewed(request, workspace, "study", study=study.pk)
+    tables = private.live_tables(study)
+    results = [m._meta.db_table for m in result_models() if tables.count(m._meta.db_table)]
+    context = {
+        "page": study_page(tables.read, study.pk, results),
+        "accession": study.pk,
+        "workspace": workspace,
+        "private": True,
+    }
+    return render(request, "portal/study.html", context)

@@ -341,6 +341,15 @@ PRIVATE = (
         kwargs=lambda world: study(world, "a"),
         kwargs_of_b=lambda world: study(world, "b"),
     ),
+    # the private search: anyone signed in searches the studies of their own workspaces
+    Private("portal:private-search", SIGNED_IN),
+    Private("portal:private-search-export", SIGNED_IN, kwargs=lambda world: {"fmt": "csv"}),
+    Private(
+        "portal:private-study",
+        MEMBERS_OF_A,
+        kwargs=lambda world: study(world, "a"),
+        kwargs_of_b=lambda world: study(world, "b"),
+    ),
     # sharing: owners ask, curators (and staff) review, clear flags and release
     Private(
         "releases:share",
