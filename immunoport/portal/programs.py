@@ -103,13 +103,13 @@ def _current() -> dict[int, Program]:
     release = current_release()
     if release is None:
         return {}
-    found = cache.get_or_set(CACHE_KEY.format(pk=release.pk), lambda: compute(release), None)
+    found = cache.get_or_set(CACHE_KEY.format(pk=release.pk), lambda: _compute(release), None)
     return cast(dict[int, Program], found)
 
 
-def compute(release: DataRelease) -> dict[int, Program]:
-    """The programs of ``release``, from its snapshots: read every table they need,
-    results included, so callers cache what this returns."""
+def _compute(release: DataRelease) -> dict[int, Program]:
+    """The programs of ``release``, the current one (its subjects come from the current
+    search index), from its snapshots: every table they need is read, results included."""
     released = {s.study_accession: s for s in released_studies(release)}
     links = released_table("contract_grant_2_study", release=release)
     if links.is_empty():
@@ -128,12 +128,14 @@ def compute(release: DataRelease) -> dict[int, Program]:
         current_index().subjects.filter(pl.col("study_accession").is_in(accessions)),
         on="study_accession",
     )
-    found = {}
+    found: dict[int, Program] = {}
     for row in rows.iter_rows(named=True):
         program_id = row["program_id"]
         studies = study_programs.filter(pl.col("program_id") == program_id)[
             "study_accession"
         ].to_list()
+        if not studies:  # named only by a grant no released study names
+            continue
         people = subjects.filter(pl.col("program_id") == program_id).unique("subject_accession")
         contracts = grants.filter(
             pl.col("program_id") == program_id,
