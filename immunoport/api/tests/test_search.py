@@ -7,6 +7,7 @@ import pytest
 
 from immunoport.api.search import FACET_PARAMETERS, STUDY_FIELDS, SUBJECT_FIELDS
 from immunoport.portal.search import FACET_BY_KEY, NO, YES, current_index
+from immunoport.portal.tests.conftest import build_study
 
 pytestmark = pytest.mark.django_db
 
@@ -235,3 +236,22 @@ def test_invalid_values_answer_400_or_422_with_the_reason(client, demo_release, 
 def test_a_page_past_the_end_is_empty(client, demo_release):
     hits = search(client, "study", fromRecord=100)
     assert (hits["total"]["value"], hits["hits"]) == (6, [])
+
+
+def test_a_private_study_appears_in_no_search_or_listing(client, demo_release, workspace):
+    private = build_study(
+        workspace, title="Private zymosan cohort", subjects=2, condition="Zymosan poisoning",
+        results_per_subject=1, shared=False,
+    )  # fmt: skip
+    assert private.accession.startswith("SDY")
+    answers = [
+        client.get(f"{SEARCH}{kind}{download}", params).content.decode()
+        for kind in ("study", "subject")
+        for download in ("", "/download")
+        for params in ({}, {"term": "zymosan"}, {"studyAccession": private.accession})
+    ]
+    answers.append(client.get("/data/query/study/findAllStudyAccessions").content.decode())
+    answers.append(client.get("/data/query/api/lookup/lkDisease").content.decode())
+    for answer in answers:
+        assert private.accession not in answer
+        assert "zymosan" not in answer.lower()
