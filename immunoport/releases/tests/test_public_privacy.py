@@ -259,6 +259,10 @@ def test_every_public_surface_and_member_was_searched(crafted):
     for member in ("README.txt", "datapackage.json", "manifest.tsv", "data_dictionary.tsv"):
         assert f"{top}/{member}" in names
     assert "/shared/releases/DR1/ALLSTUDIES.zip!ALLSTUDIES-DR1/ALLSTUDIES.tsv" in names
+    # the study page's demographics charts and Dataset JSON-LD are searched with it
+    study_page = crafted.surfaces[f"/shared/study/{crafted.study}/"]
+    assert b'<script type="application/ld+json">' in study_page
+    assert b'id="chart-age_group"' in study_page
     assert len(names) > 30
     # the rows are there: absences below are not those of empty tables
     assert crafted.frames["Tab/arm_2_subject"].height == 3
