@@ -109,4 +109,3 @@ def study_counts(released: ReleasedStudy) -> dict[str, int]:
         "expsamples": counts.get("expsample", 0),
         "results": sum(n for table, n in counts.items() if table.endswith("_result")),
     }
-
