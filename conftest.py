@@ -15,6 +15,7 @@ from django.core.cache import cache
 from immunoport.accounts import agreement
 from immunoport.accounts.mfa import mfa_required
 from immunoport.accounts.models import DataUseAgreement
+from immunoport.releases.tests.demo import released_demo
 from immunoport.workspaces.models import Workspace
 
 CHROMIUM = "/usr/bin/chromium"
@@ -49,6 +50,12 @@ def _database_baseline(request):
     DataUseAgreement.objects.get_or_create(
         version=1, defaults={"text": "Use the data for research only; never re-identify anyone."}
     )
+
+
+@pytest.fixture(scope="module")
+def demo_release(tmp_path_factory, django_db_setup, django_db_blocker):
+    """The demo studies released as DR1, once per test module (see released_demo)."""
+    yield from released_demo(tmp_path_factory, django_db_blocker)
 
 
 @pytest.fixture(autouse=True)

@@ -10,40 +10,17 @@ from collections import Counter
 
 import polars as pl
 import pytest
-from django.db import transaction
-from django.test import override_settings
 from django.urls import reverse
 
-from immunoport.demo.services import load_demo
-from immunoport.releases import public, services
+from immunoport.releases import public
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def storage(tmp_path_factory):
-    location = tmp_path_factory.mktemp("demo-programs")
-    with override_settings(
-        STORAGES={
-            "default": {
-                "BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": str(location)},
-            },
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
-    ):
-        yield location
-
-
-@pytest.fixture(scope="module")
-def released(storage, django_db_setup, django_db_blocker):
+def released(demo_release):
     """The demo's studies as DR1 holds them, downloads built: accession -> ReleasedStudy."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        load_demo()
-        release = services.current_release()
-        services.build_downloads(release.pk)
-        yield {s.study_accession: s for s in public.released_studies(release)}
-        transaction.set_rollback(True)
+    return {s.study_accession: s for s in public.released_studies(demo_release)}
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,9 @@ import re
 
 import polars as pl
 import pytest
-from django.db import transaction
 
-from immunoport.demo.services import load_demo
 from immunoport.portal.study_page import AGE_ORDER
-from immunoport.releases import public, services
-from immunoport.releases.tests.test_demo_download import storage  # noqa: F401 - fixture
+from immunoport.releases import public
 
 pytestmark = pytest.mark.django_db
 
@@ -24,19 +21,9 @@ ACCESSION = "SDY702"
 WITH_RESULTS = "SDY139"  # SDY702's download holds no result rows; SDY139's do
 
 
-@pytest.fixture(scope="module")
-def release(storage, django_db_setup, django_db_blocker):  # noqa: F811 - the fixture
-    with django_db_blocker.unblock(), transaction.atomic():
-        load_demo()
-        made = services.current_release()
-        services.build_downloads(made.pk)
-        yield made
-        transaction.set_rollback(True)
-
-
 @pytest.fixture
-def released(release):
-    return public.released_study(ACCESSION, release)
+def released(demo_release):
+    return public.released_study(ACCESSION, demo_release)
 
 
 @pytest.fixture
@@ -66,9 +53,9 @@ def test_the_principal_investigator_and_funding(page, released):
 
 @pytest.mark.parametrize("accession", [ACCESSION, WITH_RESULTS])
 def test_assays_show_experiments_expsamples_and_result_rows_per_technique(
-    client, release, accession
+    client, demo_release, accession
 ):
-    released = public.released_study(accession, release)
+    released = public.released_study(accession, demo_release)
     page = client.get(f"/shared/study/{accession}/").content.decode()
     experiments = table(released, "experiment").select(
         "experiment_accession", "measurement_technique"

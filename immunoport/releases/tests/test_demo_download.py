@@ -12,11 +12,8 @@ import frictionless
 import pandas as pd
 import pytest
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.test import override_settings
 
-from immunoport.demo.services import load_demo
-from immunoport.releases import public, services
+from immunoport.releases import public
 
 pytestmark = pytest.mark.django_db
 
@@ -24,29 +21,9 @@ ACCESSION = "SDY702"
 
 
 @pytest.fixture(scope="module")
-def storage(tmp_path_factory):
-    location = tmp_path_factory.mktemp("demo-storage")
-    with override_settings(
-        STORAGES={
-            "default": {
-                "BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": str(location)},
-            },
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
-    ):
-        yield location
-
-
-@pytest.fixture(scope="module")
-def released(storage, django_db_setup, django_db_blocker):
+def released(demo_release):
     """SDY702 as DR1 holds it, with its download built."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        load_demo()
-        release = services.current_release()
-        services.build_downloads(release.pk)
-        yield public.released_study(ACCESSION, release)
-        transaction.set_rollback(True)
+    return public.released_study(ACCESSION, demo_release)
 
 
 @pytest.fixture(scope="module")
