@@ -7,6 +7,7 @@ same words whether or not a private study has it.
 """
 
 import re
+from collections.abc import Callable
 from typing import Literal
 
 from django.core import signing
@@ -111,42 +112,43 @@ def _files(accession: str, file_type: str, path: str, format: str) -> HttpRespon
     return table_response(rows, format, f"{released.study_accession}-files")
 
 
-def _register_file_path(folder: str, file_type: str) -> None:
-    path = f"/api/study/filePath/{folder}{{studyAccession}}"
+def _register(path: str, operation: str, summary: str, answer: Callable[..., HttpResponse]) -> None:
+    """``answer(study_accession, format)`` as the GET operation of ImmPort's ``path``."""
 
-    def file_path(
+    def view(
         request: HttpRequest, study_accession: str = ACCESSION, format: Format = "json"
     ) -> HttpResponse:
-        return _files(study_accession, file_type, path, format)
+        return answer(study_accession, format)
 
     router.get(
         path.removeprefix("/api/study/"),
         response={200: list[answer_model(path)], 404: NotFound},  # type: ignore[misc]
         auth=SIGNED_IN,
-        operation_id=f"study_file_path_{file_type}",
-        summary=f"The study's files ({file_type})",
-    )(file_path)
+        operation_id=operation,
+        summary=summary,
+    )(view)
+
+
+def _register_file_path(folder: str, file_type: str) -> None:
+    path = f"/api/study/filePath/{folder}{{studyAccession}}"
+    _register(
+        path,
+        f"study_file_path_{file_type}",
+        f"The study's files ({file_type})",
+        lambda accession, format: _files(accession, file_type, path, format),
+    )
 
 
 def _register_rows(endpoint: str) -> None:
-    path = reference_path(endpoint)
-
-    def rows(
-        request: HttpRequest, study_accession: str = ACCESSION, format: Format = "json"
-    ) -> HttpResponse:
+    def rows(study_accession: str, format: str) -> HttpResponse:
         released = released_study(study_accession)
         if released is None:
             return not_found(NO_STUDY)
         name = f"{released.study_accession}-{endpoint or 'study'}"
         return table_response(study_rows(released, endpoint), format, name)
 
-    router.get(
-        path.removeprefix("/api/study/"),
-        response={200: list[answer_model(path)], 404: NotFound},  # type: ignore[misc]
-        auth=SIGNED_IN,
-        operation_id=f"study_{endpoint or 'study'}",
-        summary=f"The study's {endpoint or 'study'} rows",
-    )(rows)
+    name = endpoint or "study"
+    _register(reference_path(endpoint), f"study_{name}", f"The study's {name} rows", rows)
 
 
 for _folder, _file_type in FILE_PATHS.items():
