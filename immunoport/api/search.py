@@ -30,6 +30,7 @@ from immunoport.portal.search import (
     current_index,
     words,
 )
+from immunoport.portal.services import IndexCache
 from immunoport.releases.public import released_table
 
 router = Router(tags=["search"])
@@ -117,6 +118,10 @@ LIST_FIELDS = {
     "species",
 }
 UNSORTABLE = {"study_pi"}  # read for the answered page only
+# what chooses and shows a page of the matches, not the matches
+PAGE_PARAMETERS = {"fromRecord", "pageSize", "preTag", "postTag", "format", "sourceFields"}
+# the matches and pages of searches of the current release (it never changes)
+CACHED = IndexCache(size=2_000)
 
 
 class SearchParams(Schema):
@@ -288,7 +293,8 @@ def _names(text: str, kind: Kind, parameter: str) -> list[str]:
 
 def search_records(kind: Kind, params: SearchParams) -> pl.DataFrame:
     """Every study (or subject) matching ``params``, in the answer's order, with the
-    source fields (study_pi is added by :func:`with_study_pi` for a page)."""
+    source fields (study_pi is added by :func:`with_study_pi` for a page); cached per
+    current index, so the pages and the download of one search share it."""
     if params.sortFieldDirection.lower() not in ("asc", "desc"):
         raise HttpError(
             400, f"sortFieldDirection is asc or desc, not {params.sortFieldDirection!r}."
@@ -298,8 +304,15 @@ def search_records(kind: Kind, params: SearchParams) -> pl.DataFrame:
         sortable = [f for f in FIELDS[kind] if f not in UNSORTABLE]
         raise HttpError(400, f"Unknown sortField {sort!r}: one of {', '.join(sortable)}.")
     search_fields = _names(params.searchFields, kind, "searchFields")
-
     index = current_index()
+    key = ("records", kind, _key(params, exclude=PAGE_PARAMETERS))
+    return CACHED.get(index, key, lambda: _records(index, kind, params, search_fields, sort))
+
+
+def _records(
+    index: SearchIndex, kind: Kind, params: SearchParams, search_fields: list[str], sort: str
+) -> pl.DataFrame:
+    """:func:`search_records`, once its parameters are checked."""
     filters = _facet_filters(index, params)
     found = index.search(params.term, filters, page=1, per_page=max(1, index.studies.height))
     order = pl.DataFrame(
@@ -400,20 +413,33 @@ def _flat(records: pl.DataFrame) -> pl.DataFrame:
 
 
 def search_answer(kind: Kind, params: SearchParams) -> HttpResponse:
+    key = ("page", kind, _key(params, exclude={"format"}))
+    total, page, rows = CACHED.get(current_index(), key, lambda: _page(kind, params))
+    if params.format == "tsv":
+        frame = pl.DataFrame(rows, schema=page.schema) if rows else page
+        return table_response(_flat(frame), "tsv", f"{kind}-search")
+    answer = {"hits": {"total": {"value": total}, "hits": [{"_source": row} for row in rows]}}
+    return JsonResponse(answer)
+
+
+def _page(kind: Kind, params: SearchParams) -> tuple[int, pl.DataFrame, list[dict]]:
+    """How many match ``params``, its page (with study_pi) and that page's rows."""
     records = search_records(kind, params)
     page = records.slice(params.fromRecord, params.pageSize)
     chosen = _names(params.sourceFields, kind, "sourceFields")
     if chosen:
         page = page.select(chosen)
     page = with_study_pi(page)
-    rows = highlight(page.to_dicts(), params.term, params.preTag, params.postTag)
-    if params.format == "tsv":
-        frame = pl.DataFrame(rows, schema=page.schema) if rows else page
-        return table_response(_flat(frame), "tsv", f"{kind}-search")
-    answer = {
-        "hits": {"total": {"value": records.height}, "hits": [{"_source": row} for row in rows]}
-    }
-    return JsonResponse(answer)
+    return (
+        records.height,
+        page,
+        highlight(page.to_dicts(), params.term, params.preTag, params.postTag),
+    )
+
+
+def _key(params: SearchParams, exclude: set[str]) -> tuple[tuple[str, Any], ...]:
+    """``params`` but ``exclude`` as a hashable value, for :data:`CACHED`."""
+    return tuple(sorted(params.model_dump(exclude=exclude).items()))
 
 
 def download_answer(kind: Kind, params: SearchParams) -> HttpResponse:

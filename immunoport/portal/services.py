@@ -5,12 +5,17 @@ Everything here reads ``releases.public``: released snapshots, never live rows.
 
 import io
 import re
-from collections.abc import Collection, Iterable
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import polars as pl
 from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 
 from immunoport.portal.models import CartItem
 from immunoport.portal.search import (
@@ -28,6 +33,8 @@ from immunoport.studies.registry import result_models
 
 if TYPE_CHECKING:
     from django.http import QueryDict
+
+T = TypeVar("T")
 
 BANNER_CACHE_KEY = "portal:banner-figures"
 BANNER_CACHE_SECONDS = 300
@@ -162,6 +169,94 @@ class SearchQuery:
             if len(columns) > 1
             else list(DEFAULT_COLUMNS),
         )
+
+    @property
+    def matches_key(self) -> tuple[Hashable, ...]:
+        """What chooses the matching studies (and so the facets' counts), hashable."""
+        return (
+            self.text,
+            tuple((k, tuple(v)) for k, v in sorted(self.filters.items())),
+            tuple(self.accessions),
+        )
+
+    @property
+    def key(self) -> tuple[Hashable, ...]:
+        """The whole query as a hashable value: equal queries, equal keys."""
+        return (*self.matches_key, self.sort, self.page, self.per_page, tuple(self.columns))
+
+
+class IndexCache:
+    """Answers computed from a search index, kept with the index they came from.
+
+    A data release never changes and its index is read once per process (a new
+    release is a new :class:`SearchIndex` object), so an answer is a function of the
+    index object and the question: each index has its own bounded table, least
+    recently used first out, which goes when the index does.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._tables: weakref.WeakKeyDictionary[SearchIndex, OrderedDict[Hashable, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, index: SearchIndex, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            table = self._tables.setdefault(index, OrderedDict())
+            if key in table:
+                table.move_to_end(key)
+                return cast(T, table[key])
+        value = compute()  # outside the lock: two threads may both compute a new key
+        with self._lock:
+            table[key] = value
+            while len(table) > self.size:
+                table.popitem(last=False)
+        return value
+
+
+SEARCH_CACHE = IndexCache(size=2_000)  # answers of the current release's public search
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """What the search page shows of one search, but the user's own cart: the
+    result, its table rows, and the facet lists and charts rendered (the bulk of the
+    page: hundreds of values at ImmPort's size)."""
+
+    result: SearchResult
+    rows: list[dict[str, Any]]
+    facets: SafeString
+    charts: SafeString
+
+
+def search_page(query: SearchQuery, index: SearchIndex | None = None) -> SearchPage:
+    """The page of ``query`` in ``index``; the current release's public index by
+    default, whose answers are cached (:data:`SEARCH_CACHE`): the page, and the facets
+    and charts every page and order of the same search share. A page given ``index``
+    (a member's private one) is computed anew every time."""
+    cached = index is None
+    searched = current_index() if index is None else index
+
+    def remember(key: Hashable, compute: Callable[[], T]) -> T:
+        return SEARCH_CACHE.get(searched, key, compute) if cached else compute()
+
+    def found() -> tuple[SearchResult, list[dict[str, Any]]]:
+        result = run_search(query, index=searched)
+        return result, table_cells(hit_rows(result.studies, query.columns, searched))
+
+    result, rows = remember(("page", query.key), found)
+    facets, charts = remember(("facets", query.matches_key), lambda: _facets(result, query))
+    return SearchPage(result, rows, facets, charts)
+
+
+def _facets(result: SearchResult, query: SearchQuery) -> tuple[SafeString, SafeString]:
+    """The facet lists and the charts of ``result``, rendered."""
+    context = {"groups": facet_boxes(result, query), "query": query}
+    return (
+        render_to_string("portal/search_facets.html", context),
+        render_to_string("portal/search_charts.html", context),
+    )
 
 
 def parse_accessions(text: str) -> list[str]:

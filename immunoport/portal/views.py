@@ -184,14 +184,14 @@ def search_export(request: HttpRequest, fmt: str) -> HttpResponse:
 def _search_context(request: HttpRequest, index: SearchIndex | None = None) -> dict[str, Any]:
     """The search page's context, searching ``index`` (the current release's by default)."""
     query = services.SearchQuery.from_params(request.GET)
-    result = services.run_search(query, index=index)
-    rows = services.hit_rows(result.studies, query.columns, index)
+    found = services.search_page(query, index)
     return {
         "query": query,
-        "result": result,
-        "rows": services.table_cells(rows),
+        "result": found.result,
+        "rows": found.rows,
         "columns": _columns(query.columns, query.sort or "", sorts=True),
-        "groups": services.facet_boxes(result, query),
+        "facets": found.facets,
+        "charts": found.charts,
         "per_page_choices": services.PER_PAGE_CHOICES,
         "export_formats": list(services.EXPORT_FORMATS),
         "search_url": reverse("portal:search"),
@@ -314,7 +314,7 @@ def private_search(request: HttpRequest) -> HttpResponse:
     with its workspace."""
     member = private.member_index(request.user)
     context = _search_context(request, member.index)
-    for row in context["rows"]:
+    for row in context["rows"]:  # computed for this request only: never cached
         row["workspace"] = member.workspaces[row["study_accession"]]
     context |= {
         "private": True,

@@ -16,7 +16,7 @@ def study_url() -> str:
     [
         ("/", 1),  # the current release
         ("/shared/releases/DR1/", 2),  # the release, its studies
-        ("/shared/search/", 2),  # the current release, its index's key
+        ("/shared/search/", 1),  # the current release: its index and answers are in memory
         ("study", 4),  # current release, released study, its cached summary, its releases
     ],
 )
