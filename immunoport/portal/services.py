@@ -226,7 +226,8 @@ class SearchPage:
 
     result: SearchResult
     rows: list[dict[str, Any]]
-    facets: SafeString
+    groups: list[tuple[str, list["FacetBox"]]]
+    facets: SafeString  # groups, rendered
     charts: SafeString
 
 
@@ -246,14 +247,18 @@ def search_page(query: SearchQuery, index: SearchIndex | None = None) -> SearchP
         return result, table_cells(hit_rows(result.studies, query.columns, searched))
 
     result, rows = remember(("page", query.key), found)
-    facets, charts = remember(("facets", query.matches_key), lambda: _facets(result, query))
-    return SearchPage(result, rows, facets, charts)
+    facets = remember(("facets", query.matches_key), lambda: _facets(result, query))
+    return SearchPage(result, rows, *facets)
 
 
-def _facets(result: SearchResult, query: SearchQuery) -> tuple[SafeString, SafeString]:
-    """The facet lists and the charts of ``result``, rendered."""
-    context = {"groups": facet_boxes(result, query), "query": query}
+def _facets(
+    result: SearchResult, query: SearchQuery
+) -> tuple[list[tuple[str, list["FacetBox"]]], SafeString, SafeString]:
+    """The facets of ``result`` in their groups, their lists and charts rendered."""
+    groups = facet_boxes(result, query)
+    context = {"groups": groups, "query": query}
     return (
+        groups,
         render_to_string("portal/search_facets.html", context),
         render_to_string("portal/search_charts.html", context),
     )

@@ -190,6 +190,7 @@ def _search_context(request: HttpRequest, index: SearchIndex | None = None) -> d
         "result": found.result,
         "rows": found.rows,
         "columns": _columns(query.columns, query.sort or "", sorts=True),
+        "groups": found.groups,
         "facets": found.facets,
         "charts": found.charts,
         "per_page_choices": services.PER_PAGE_CHOICES,
