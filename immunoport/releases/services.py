@@ -359,7 +359,8 @@ def publish_study(
 def build_downloads(release_id: int) -> DataRelease:
     """Build what ``release`` still lacks: the download of each new study version
     (an unchanged study keeps its earlier one), then ALLSTUDIES, then the shared data
-    search's index of the release (stored once, with its full text)."""
+    search's index of the release (stored once, with its full text); then fill the
+    public pages' caches (:func:`_warm_portal`)."""
     from immunoport.portal.search import stored_index
 
     release = DataRelease.objects.get(pk=release_id)
@@ -368,7 +369,21 @@ def build_downloads(release_id: int) -> DataRelease:
     if not release.all_studies:
         _build_all_studies(release)
     stored_index(release)  # built and stored if missing, else read back
+    _warm_portal(release)
     return release
+
+
+def _warm_portal(release: DataRelease) -> None:
+    """What the public pages compute once per release, computed here in the background
+    rather than by their first visitors: each study's page summary and, when
+    ``release`` is the current one, its programs (both in the shared cache)."""
+    from immunoport.portal import programs
+    from immunoport.portal.study_page import released_study_page
+
+    for released in release.studies.all():
+        released_study_page(released)
+    if release == current_release():
+        programs.programs()
 
 
 def _build_study_download(released: ReleasedStudy) -> None:
