@@ -16,8 +16,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=2, help="HTTP worker processes")
-        parser.add_argument("--threads", type=int, default=8, help="threads per HTTP worker")
+        # Requests are CPU-bound Python: one process per core, each with a few threads
+        # to overlap the waits (database, storage) without queueing on its GIL.
+        parser.add_argument(
+            "--workers", type=int, default=os.cpu_count() or 2, help="HTTP worker processes"
+        )
+        parser.add_argument("--threads", type=int, default=4, help="threads per HTTP worker")
         parser.add_argument(
             "--no-worker",
             action="store_true",
