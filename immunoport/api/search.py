@@ -226,7 +226,12 @@ def _yes_no(column: str) -> pl.Expr:
 
 
 def study_sources(index: SearchIndex) -> pl.DataFrame:
-    """Every study of the index with its source fields but study_pi."""
+    """Every study of the index with its source fields but study_pi; computed once
+    per index (a group-by over every subject)."""
+    return CACHED.get(index, "study sources", lambda: _study_sources(index))
+
+
+def _study_sources(index: SearchIndex) -> pl.DataFrame:
     subjects = index.subjects.group_by("study_accession").agg(
         pl.col("age").min().alias("min_age"),
         pl.col("age").max().alias("max_age"),
