@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import polars as pl
 from django.core.cache import cache
 from django.template.loader import render_to_string
+from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
 from immunoport.portal.models import CartItem
@@ -385,6 +386,21 @@ class FacetBox:
     @property
     def chart_height(self) -> int:
         return max(1, len(self.chart)) * CHART_ROW
+
+    @property
+    def checkboxes(self) -> SafeString:
+        """A checkbox for each choice with its count. Written here, not in a template:
+        a facet has hundreds of values at ImmPort's size, and a template's loop over
+        them was most of a new search's time."""
+        return format_html_join(
+            "\n",
+            '<label><input type="checkbox" name="{}" value="{}"{}> {} '
+            '<span class="count">({})</span></label>',
+            (
+                (self.key, c.value, " checked" if c.selected else "", c.value, f"{c.total:,}")
+                for c in self.choices
+            ),
+        )
 
 
 def facet_boxes(result: SearchResult, query: SearchQuery) -> list[tuple[str, list[FacetBox]]]:
