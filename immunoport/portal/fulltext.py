@@ -15,7 +15,9 @@ On SQLite a row's rowid is its key: the release's id above :data:`KEY_BITS`, the
 study's ordinal below. A query narrows to a release by a rowid range and reads rowids
 and bm25 scores only: reading an UNINDEXED column (release_id, study_accession) loads
 the whole row, body and all, which took most of a query's time. The accessions of a
-release's keys are read once per process (:func:`_sqlite_keys`).
+release's keys are read once per process (:func:`_sqlite_keys`). Ranking is most of
+what is left (bm25 reads every matching row's phrase positions): a search that does
+not order by relevance asks for the matches alone (:func:`unranked`).
 
 The user's text never reaches FTS5 or tsquery syntax: it is cut into words (letters
 and digits), each word is quoted, every word must occur (AND), and the last one is a
@@ -44,9 +46,8 @@ SQLITE_CREATE = (
 SQLITE_INSERT = (
     f"INSERT INTO {TABLE} (rowid, release_id, study_accession, body) VALUES (%s, %s, %s, %s)"
 )
-SQLITE_SEARCH = (
-    f"SELECT rowid, bm25({TABLE}) FROM {TABLE} "
-    f"WHERE {TABLE} MATCH %s AND rowid BETWEEN %s AND %s"
+SQLITE_SEARCH = (  # {score}: bm25, or a constant when the order does not matter
+    f"SELECT rowid, {{score}} FROM {TABLE} WHERE {TABLE} MATCH %s AND rowid BETWEEN %s AND %s"
 )
 SQLITE_KEYS = f"SELECT rowid, study_accession FROM {TABLE} WHERE rowid BETWEEN %s AND %s"
 KEY_BITS = 32  # a SQLite row's key: release id << KEY_BITS | the study's ordinal
@@ -71,18 +72,27 @@ def ranked(release: Release | int, text: str) -> pl.Series | None:
     """The accessions of the release's studies whose text holds every word of
     ``text``, most relevant first (ties in accession order); None when ``text`` has no
     words or the database has no full-text engine (match in memory then)."""
-    terms = words(text)
-    if not terms or connection.vendor not in ENGINES:
-        return None
-    release_id = release if isinstance(release, int) else release.pk
-    return ENGINES[connection.vendor].ranked(release_id, terms)
+    return _found(release, text, by_relevance=True)
+
+
+def unranked(release: Release | int, text: str) -> pl.Series | None:
+    """:func:`ranked`'s accessions in accession order, without ranking them."""
+    return _found(release, text, by_relevance=False)
 
 
 def matching(release: Release | int, text: str) -> set[str] | None:
     """The accessions of the release's studies whose text matches ``text``; None when
     ``text`` has no words (or there is no engine)."""
-    found = ranked(release, text)
+    found = unranked(release, text)
     return None if found is None else set(found)
+
+
+def _found(release: Release | int, text: str, *, by_relevance: bool) -> pl.Series | None:
+    terms = words(text)
+    if not terms or connection.vendor not in ENGINES:
+        return None
+    release_id = release if isinstance(release, int) else release.pk
+    return ENGINES[connection.vendor].ranked(release_id, terms, by_relevance)
 
 
 def available() -> bool:
@@ -138,9 +148,10 @@ class _SQLite:
         ]
 
     @staticmethod
-    def ranked(release_id: int, terms: list[str]) -> pl.Series:
+    def ranked(release_id: int, terms: list[str], by_relevance: bool) -> pl.Series:
+        search = SQLITE_SEARCH.format(score=f"bm25({TABLE})" if by_relevance else "0.0")
         with connection.cursor() as cursor:
-            cursor.execute(SQLITE_SEARCH, [fts5_query(" ".join(terms)), *key_range(release_id)])
+            cursor.execute(search, [fts5_query(" ".join(terms)), *key_range(release_id)])
             scores = cursor.fetchall()
         found = pl.DataFrame(scores, schema={"key": pl.Int64, "score": pl.Float64}, orient="row")
         return (
@@ -184,18 +195,18 @@ class _PostgreSQL:
         return [(release_id, accession, body) for accession, body in bodies]
 
     @staticmethod
-    def ranked(release_id: int, terms: list[str]) -> pl.Series:
+    def ranked(release_id: int, terms: list[str], by_relevance: bool) -> pl.Series:
         # the leading words as plain text; the last as a quoted prefix (letters and
         # digits only, see search.WORD, so nothing in it is tsquery syntax)
         last = "to_tsquery('english', %s)"
         query = f"plainto_tsquery('english', %s) && {last}" if len(terms) > 1 else last
         params: list[str | int] = [" ".join(terms[:-1])] if len(terms) > 1 else []
         params += [f"'{terms[-1]}':*", release_id]
+        order = "ts_rank(body, query) DESC, study_accession" if by_relevance else "study_accession"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT study_accession FROM {TABLE}, (SELECT {query} AS query) AS q "
-                "WHERE release_id = %s AND body @@ query "
-                "ORDER BY ts_rank(body, query) DESC, study_accession",
+                f"WHERE release_id = %s AND body @@ query ORDER BY {order}",
                 params,
             )
             return pl.Series("study_accession", [row[0] for row in cursor.fetchall()], pl.String)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+import numpy as np
 import polars as pl
 
 if TYPE_CHECKING:
@@ -119,10 +120,12 @@ SORTS = {
 }
 WORD = re.compile(r"[^\W_]+")  # letters and digits of any script; all else separates
 MOST_WORDS, LONGEST_WORD = 32, 64  # of a search text; the rest is not searched for
+FEW_STUDIES = 100  # a page of at most as many has its subjects counted study by study
 
-# A text search that ranks: the accessions whose text matches, most relevant first;
-# None when it cannot tell (no words, no engine), and the index matches in memory.
-TextSearch = Callable[[str], "pl.Series | Sequence[str] | None"]
+# A text search: the accessions whose text matches, most relevant first when asked to
+# rank (text, ranked); None when it cannot tell (no words, no engine), and the index
+# matches in memory.
+TextSearch = Callable[[str, bool], "pl.Series | Sequence[str] | None"]
 
 
 class FacetValue(NamedTuple):
@@ -216,47 +219,66 @@ class SearchIndex:
             pl.int_range(count, dtype=pl.UInt32).alias("_order"),
             pl.col("brief_title").str.to_lowercase().fill_null("").alias("_title"),
         )
-        # study facet -> (study id, value): one row per study and distinct value
+        # study facet -> (study id, value, code): one row per study and distinct value;
+        # a code numbers a (facet, value) of _study_columns, to count values as integers
         keyed = self.studies.with_columns(ids)
         self._study_values: dict[str, pl.DataFrame] = {}
+        self._study_columns: list[tuple[str, str]] = []
         for facet in STUDY_FACETS:
             column = pl.col(facet.key)
             value = pl.when(column).then(pl.lit(YES)).otherwise(pl.lit(NO))
             values = keyed.select("_study", (value if facet.boolean else column).alias("value"))
             if not facet.boolean:
                 values = values.explode("value").drop_nulls().unique(maintain_order=True)
-            self._study_values[facet.key] = values.rechunk()
+            distinct = values["value"].unique().sort()
+            self._study_columns += [(facet.key, value) for value in distinct]
+            self._study_values[facet.key] = values.with_columns(
+                _codes(pl.col("value"), facet.key, self._study_columns)
+            ).rechunk()
         # subjects in study order, with their study's id
         subjects = self.subjects.join(
             keyed.select("_study", "study_accession"), on="study_accession", how="inner"
         ).sort("_study", maintain_order=True)
         self._subject_study = subjects["_study"].rechunk()
-        # subject facet -> a boolean column per value (a small vocabulary each): a
-        # selection is an OR of columns, a count the sum of a column under a mask
-        self._subject_bits: dict[str, pl.DataFrame] = {
-            facet.key: subjects.select(
-                (pl.col(facet.key) == value).fill_null(False).alias(value)
-                for value in subjects[facet.key].drop_nulls().unique().sort()
-            ).rechunk()
+        # study id -> its first subject row, and past the last one at the end; a
+        # study's rows are contiguous: a study mask becomes a subject mask by repeating
+        self._subject_starts = self._subject_study.search_sorted(
+            pl.int_range(count + 1, dtype=pl.UInt32, eager=True), side="left"
+        ).cast(pl.Int64)
+        self._rows_per_study = np.diff(self._subject_starts.to_numpy())
+        # subject facet -> its values; each value a boolean column "<facet>:<value>" of
+        # one frame: a selection is an OR of columns, the counts of every facet one
+        # select of the sums of columns under masks. A code numbers a column.
+        self._subject_values = {
+            facet.key: subjects[facet.key].drop_nulls().unique().sort().to_list()
             for facet in SUBJECT_FACETS
         }
+        self._subject_columns = [
+            (key, value) for key, values in self._subject_values.items() for value in values
+        ]
+        self._subject_bits = subjects.select(
+            (pl.col(key) == value).fill_null(False).alias(f"{key}:{value}")
+            for key, value in self._subject_columns
+        ).rechunk()
         # a subject in several studies has a row in each: subject counts are of distinct
-        # subjects, by subtracting the repeats among these rows (few: rarely shared)
-        shared = subjects.select(pl.col("subject_accession").is_duplicated()).to_series()
-        self._shared_rows = shared.arg_true()
-        self._shared = subjects.filter(shared).select(
-            "subject_accession", *(f.key for f in SUBJECT_FACETS)
+        # subjects, less the repeats among these rows (few: rarely shared), subjects
+        # numbered to be told apart cheaply; a facet's count repeats only where a
+        # subject's rows have the same value: subject facet -> those rows
+        shared = (
+            subjects.with_row_index("_row")
+            .filter(pl.col("subject_accession").is_duplicated())
+            .with_columns(pl.col("subject_accession").rank("dense").alias("_subject"))
         )
+        self._shared_rows, self._shared_subjects = shared["_row"], shared["_subject"]
+        self._repeatable = {
+            facet.key: shared.filter(pl.struct("_subject", facet.key).is_duplicated()).select(
+                "_row", "_subject", _codes(pl.col(facet.key), facet.key, self._subject_columns)
+            )
+            for facet in SUBJECT_FACETS
+        }
         # the counts of an unfiltered search, computed once
-        self._unfiltered_studies = {
-            facet.key: _counts(values["value"]) for facet, values in self._study_facet_values()
-        }
-        self._unfiltered_subjects = {
-            facet.key: self._subject_counts(facet.key, None) for facet in SUBJECT_FACETS
-        }
-
-    def _study_facet_values(self) -> list[tuple[Facet, pl.DataFrame]]:
-        return [(facet, self._study_values[facet.key]) for facet in STUDY_FACETS]
+        self._unfiltered_studies = self._study_counts(dict.fromkeys(self._study_values))
+        self._unfiltered_subjects = self._subject_counts(dict.fromkeys(self._subject_values))
 
     @classmethod
     def empty(cls) -> "SearchIndex":
@@ -337,24 +359,30 @@ class SearchIndex:
 
         base = studies_except(None)
         matched = _and([base, having])
-        in_base = None if base is None else base.gather(self._subject_study)
+        in_base = (
+            None if base is None else pl.Series(np.repeat(base.to_numpy(), self._rows_per_study))
+        )
         in_matched = _and([in_base, all_subjects])  # the matching subjects
 
-        facets: dict[str, list[FacetValue]] = {}
-        for facet, values in self._study_facet_values():
-            others = _and([studies_except(facet.key), having])
-            facets[facet.key] = (
-                self._unfiltered_studies[facet.key]
-                if others is None
-                else _counts(values.filter(others.gather(values["_study"]))["value"])
-            )
-        for facet in SUBJECT_FACETS:
-            others = _and([in_base, *(m for k, m in subject_masks.items() if k != facet.key)])
-            facets[facet.key] = (
-                self._unfiltered_subjects[facet.key]
-                if others is None
-                else self._subject_counts(facet.key, others)
-            )
+        study_rows = {
+            facet.key: _and([studies_except(facet.key), having]) for facet in STUDY_FACETS
+        }
+        subject_rows = {
+            facet.key: _and([in_base, *(m for k, m in subject_masks.items() if k != facet.key)])
+            for facet in SUBJECT_FACETS
+        }
+        facets = {
+            **(
+                self._unfiltered_studies
+                if all(rows is None for rows in study_rows.values())
+                else self._study_counts(study_rows)
+            ),
+            **(
+                self._unfiltered_subjects
+                if all(rows is None for rows in subject_rows.values())
+                else self._subject_counts(subject_rows)
+            ),
+        }
 
         return SearchResult(
             total_studies=self._ids.len() if matched is None else int(matched.sum()),
@@ -366,47 +394,71 @@ class SearchIndex:
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
 
-    def _repeats(self, rows: pl.Series | None) -> pl.DataFrame:
-        """The rows of shared subjects among ``rows`` (None: all rows)."""
-        if rows is None or not self._shared.height:
-            return self._shared
-        return self._shared.filter(rows.gather(self._shared_rows))
-
     def _distinct_subjects(self, rows: pl.Series | None) -> int:
-        shared = self._repeats(rows)
-        repeats = shared.height - shared["subject_accession"].n_unique()
+        shared = self._shared_subjects
+        if rows is not None:
+            shared = shared.filter(rows.gather(self._shared_rows))
+        repeats = shared.len() - shared.n_unique()
         return (self._subject_study.len() if rows is None else int(rows.sum())) - repeats
 
-    def _subject_counts(self, key: str, rows: pl.Series | None) -> list[FacetValue]:
-        """Distinct subjects per value of a subject facet, among ``rows`` (None: all)."""
-        bits = self._subject_bits[key]
-        if not bits.width:
-            return []
-        column = pl.all() if rows is None else pl.all() & pl.lit(rows)
+    def _study_counts(self, rows: Mapping[str, pl.Series | None]) -> dict[str, list[FacetValue]]:
+        """Studies per value of each study facet, among the studies its mask in
+        ``rows`` selects (None: all), every facet in one count."""
+        codes = pl.concat(
+            [
+                values["_code"]
+                if mask is None
+                else values["_code"].filter(mask.gather(values["_study"]))
+                for key, mask in rows.items()
+                for values in [self._study_values[key]]
+            ]
+        )
+        counted = dict(codes.value_counts().iter_rows())
+        return _by_facet(
+            STUDY_FACETS,
+            self._study_columns,
+            [counted.get(code, 0) for code in range(len(self._study_columns))],
+        )
+
+    def _subject_counts(self, rows: Mapping[str, pl.Series | None]) -> dict[str, list[FacetValue]]:
+        """Distinct subjects per value of each subject facet, among the rows its mask in
+        ``rows`` selects (None: all), every facet in one select and one count of
+        repeats."""
+
+        def under(key: str, value: str) -> pl.Expr:
+            column, mask = pl.col(f"{key}:{value}"), rows[key]
+            return column if mask is None else column & mask
+
+        columns = self._subject_columns
+        sums = self._subject_bits.select(under(key, value).sum() for key, value in columns)
         repeats = (
-            self._repeats(rows)
-            .group_by(pl.col(key).alias("value"))
-            .agg((pl.len() - pl.col("subject_accession").n_unique()).alias("repeats"))
+            pl.concat(
+                [
+                    frame if mask is None else frame.filter(mask.gather(frame["_row"]))
+                    for key, mask in rows.items()
+                    for frame in [self._repeatable[key]]
+                ]
+            )
+            .group_by("_code")
+            .agg(pl.len() - pl.col("_subject").n_unique())
         )
-        counts = (
-            bits.select(column.sum())
-            .unpivot(variable_name="value", value_name="total")
-            .join(repeats, on="value", how="left")
-            .select("value", pl.col("total") - pl.col("repeats").fill_null(0))
-            .filter(pl.col("total") > 0)
-            .sort(["total", "value"], descending=[True, False])
+        repeated = dict(repeats.iter_rows())
+        totals = sums.row(0) if columns else ()
+        return _by_facet(
+            SUBJECT_FACETS,
+            columns,
+            [total - repeated.get(code, 0) for code, total in enumerate(totals)],
         )
-        return [FacetValue(value, total) for value, total in counts.iter_rows()]
 
     def _text_match(self, text: str, *, ranked: bool) -> tuple[pl.Series | None, pl.Series | None]:
-        """Studies whose text holds every word of ``text``, and (from the engine, or in
-        memory when ``ranked``) each matching study's rank, lower is more relevant;
-        (None, None) when there are no words."""
+        """Studies whose text holds every word of ``text`` and, when ``ranked``, each
+        matching study's rank, lower is more relevant (else None: ranking costs most of
+        a text search); (None, None) when there are no words."""
         terms = words(text)
         if not terms:
             return None, None
-        found = self.text_search(text) if self.text_search is not None else None
-        if found is not None:  # accessions, best first
+        found = self.text_search(text, ranked) if self.text_search is not None else None
+        if found is not None:  # accessions, best first when ranked
             ranks = pl.DataFrame({"study_accession": pl.Series(found, dtype=pl.String)}).select(
                 "study_accession", pl.int_range(pl.len(), dtype=pl.Int64).alias("_rank")
             )
@@ -415,7 +467,7 @@ class SearchIndex:
                 .join(ranks, on="study_accession", how="left", maintain_order="left")
                 .to_series(1)
             )
-            return rank.is_not_null(), rank
+            return rank.is_not_null(), rank if ranked else None
         # in memory: parts of words; more occurrences rank first
         mask = _and([self._text.str.contains(term, literal=True) for term in terms])
         assert mask is not None
@@ -430,11 +482,10 @@ class SearchIndex:
         return mask, rank.scatter(rows, -occurrences)
 
     def _subject_mask(self, key: str, values: Collection[str]) -> pl.Series:
-        bits = self._subject_bits[key]
-        present = [value for value in values if value in bits.columns]
+        present = [f"{key}:{value}" for value in values if value in self._subject_values[key]]
         if not present:
-            return pl.repeat(False, bits.height, dtype=pl.Boolean, eager=True)
-        return bits.select(pl.any_horizontal(present)).to_series()
+            return pl.repeat(False, self._subject_study.len(), dtype=pl.Boolean, eager=True)
+        return self._subject_bits.select(pl.any_horizontal(present)).to_series()
 
     def _page(
         self,
@@ -446,32 +497,44 @@ class SearchIndex:
         per_page: int,
     ) -> list[StudyHit]:
         """One page of the matching studies, each with its matching subjects."""
-
-        def subjects_of(studies: pl.Series | None) -> pl.LazyFrame:
-            """The matching subjects of ``studies`` (None: of every study) per study."""
-            chosen = _and(
-                [in_matched, None if studies is None else self._subject_study.is_in(studies)]
-            )
-            found = self._subject_study if chosen is None else self._subject_study.filter(chosen)
-            return found.value_counts(name="subjects").lazy()
-
         column = SORTS[sort.lstrip("-")]
         meta = self._meta
         if column == "_rank":  # without text, every study is as relevant
             column = "_order" if rank is None else column
             meta = meta if rank is None else meta.with_columns(rank.alias("_rank"))
-        hits = meta.lazy() if matched is None else meta.lazy().filter(matched)
         if column == "subjects":  # every study's count is needed to sort
-            hits = hits.join(subjects_of(None), on="_study", how="left")
-            hits = hits.with_columns(pl.col("subjects").fill_null(0))
+            meta = meta.with_columns(self._subjects_per_study(in_matched))
+        hits = meta.lazy() if matched is None else meta.lazy().filter(matched)
         hits = hits.sort([column, "_order"], descending=[sort.startswith("-"), False])
-        hits = hits.slice((page - 1) * per_page, per_page)
+        frame = hits.slice((page - 1) * per_page, per_page).collect()
         if column != "subjects":  # only the page's counts are needed
-            shown = hits.select("_study").collect().to_series().implode()
-            hits = hits.join(subjects_of(shown), on="_study", how="left", maintain_order="left")
-            hits = hits.with_columns(pl.col("subjects").fill_null(0))
-        frame = hits.select("study_accession", "brief_title", "subjects").collect()
+            frame = frame.with_columns(self._subjects_per_study(in_matched, frame["_study"]))
+        frame = frame.select("study_accession", "brief_title", "subjects")
         return [StudyHit(**row) for row in frame.iter_rows(named=True)]
+
+    def _subjects_per_study(
+        self, in_matched: pl.Series | None, studies: pl.Series | None = None
+    ) -> pl.Series:
+        """``subjects``: the rows among ``in_matched`` (None: all rows) of each of
+        ``studies`` (ids; None: every study). A study's rows are contiguous: a few
+        studies' are summed one by one, many from the running count of every row."""
+        starts = self._subject_starts
+        if in_matched is not None and studies is not None and studies.len() <= FEW_STUDIES:
+            counts = pl.Series(
+                [
+                    int(in_matched.slice(starts[s], starts[s + 1] - starts[s]).sum())
+                    for s in studies
+                ],
+                dtype=pl.Int64,
+            )
+            return counts.alias("subjects")
+        if in_matched is not None:
+            running = pl.concat(
+                [pl.Series([0], dtype=pl.Int64), in_matched.cast(pl.Int64).cum_sum()]
+            )
+            starts = running.gather(starts)
+        counts = starts.diff().slice(1)
+        return (counts if studies is None else counts.gather(studies)).alias("subjects")
 
 
 def _chosen(filters: Mapping[str, Collection[str]]) -> dict[str, list[str]]:
@@ -492,12 +555,26 @@ def _and(masks: Iterable[pl.Series | None]) -> pl.Series | None:
     return result
 
 
-def _counts(values: pl.Series) -> list[FacetValue]:
-    """Each value with its number of occurrences, most frequent first."""
-    counts = values.value_counts(name="count").sort(
-        ["count", values.name], descending=[True, False]
-    )
-    return [FacetValue(value, count) for value, count in counts.iter_rows()]
+def _codes(values: pl.Expr, key: str, columns: Sequence[tuple[str, str]]) -> pl.Expr:
+    """``_code``: each value's position, as (``key``, value), in ``columns``."""
+    codes = {value: code for code, (facet, value) in enumerate(columns) if facet == key}
+    if not codes:  # no values (polars would leave the column a string column)
+        return pl.lit(None, dtype=pl.UInt32).alias("_code")
+    return values.replace_strict(codes, return_dtype=pl.UInt32).alias("_code")
+
+
+def _by_facet(
+    facets: Iterable[Facet], columns: Sequence[tuple[str, str]], totals: Sequence[int]
+) -> dict[str, list[FacetValue]]:
+    """Each facet's values with a total above 0, most first; ``totals`` are those of
+    ``columns``, (facet, value) pairs."""
+    found: dict[str, list[FacetValue]] = {facet.key: [] for facet in facets}
+    for (key, value), total in zip(columns, totals, strict=True):
+        if total > 0:
+            found[key].append(FacetValue(value, total))
+    for values in found.values():
+        values.sort(key=lambda counted: (-counted.total, counted.value))
+    return found
 
 
 def _conform(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
@@ -778,7 +855,11 @@ def stored_index(release: "DataRelease") -> SearchIndex:
             study_bodies(index.studies).iter_rows(),
             keep=current.pk if current is not None else None,
         )
-    index.text_search = lambda text: fulltext.ranked(release.pk, text)
+
+    def text_search(text: str, ranked: bool) -> pl.Series | None:
+        return (fulltext.ranked if ranked else fulltext.unranked)(release.pk, text)
+
+    index.text_search = text_search
     return index
 
 
