@@ -31,7 +31,8 @@ from immunoport.portal.search import (
     words,
 )
 from immunoport.portal.services import IndexCache
-from immunoport.releases.public import released_table
+from immunoport.releases.models import ReleasedStudy
+from immunoport.releases.public import released_studies, released_table
 
 router = Router(tags=["search"])
 
@@ -71,6 +72,23 @@ STUDY_TEXT = (
     "assay_method",
     "program_name",
 )
+# Read from the release for the answered page only (as study_pi): not sortable.
+RELEASE_FIELDS = (
+    "doi",
+    "sex_included",
+    "age_range",
+    "pubmed_id",
+    "contract_grant_name",
+    "contract_grant_external_id",
+    "initial_data_release_date",
+    "initial_data_release_version_number",
+    "latest_data_release_date",
+    "latest_data_release_version_number",
+    "assessment_panel_count",
+    "lab_test_panel_count",
+    "planned_visit_total_count",
+    "shared_subject_count",
+)
 STUDY_FIELDS = (
     "study_accession",
     *STUDY_TEXT,
@@ -85,6 +103,8 @@ STUDY_FIELDS = (
     "ethnicity",
     "species",
     "study_pi",
+    "assay_method_count",
+    *RELEASE_FIELDS,
 )
 SUBJECT_FIELDS = (
     "subject_accession",
@@ -117,7 +137,14 @@ LIST_FIELDS = {
     "ethnicity",
     "species",
 }
-UNSORTABLE = {"study_pi"}  # read for the answered page only
+UNSORTABLE = {"study_pi", *RELEASE_FIELDS}  # read for the answered page only
+# a study's row counts in the release, as ImmPort's count fields
+COUNT_FIELDS = {
+    "assessment_panel_count": "assessment_panel",
+    "lab_test_panel_count": "lab_test_panel",
+    "planned_visit_total_count": "planned_visit",
+    "shared_subject_count": "subject",
+}
 # what chooses and shows a page of the matches, not the matches
 PAGE_PARAMETERS = {"fromRecord", "pageSize", "preTag", "postTag", "format", "sourceFields"}
 # the matches and pages of searches of the current release (it never changes)
@@ -128,7 +155,9 @@ class SearchParams(Schema):
     """ImmPort's search parameters; several values of a filter are comma separated."""
 
     term: str = Field("", description="Words that must all occur in the study's text.")
-    fromRecord: int = Field(0, ge=0, description="Zero-based offset of the first hit.")
+    fromRecord: int = Field(
+        0, ge=0, le=2**31 - 1, description="Zero-based offset of the first hit."
+    )
     pageSize: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MOST_PER_PAGE, description="Hits a page.")
     preTag: str = Field("", description="Written before each matched word in text fields.")
     postTag: str = Field("", description="Written after each matched word in text fields.")
@@ -252,6 +281,7 @@ def _study_sources(index: SearchIndex) -> pl.DataFrame:
         _yes_no("has_assessments").alias("has_assessment"),
         _yes_no("has_lab_tests").alias("has_lab_test"),
         pl.col("subject_count").alias("actual_enrollment"),
+        pl.col("assay_method").list.len().alias("assay_method_count"),
     ).join(subjects, on="study_accession", how="left", maintain_order="left")
 
 
@@ -340,7 +370,9 @@ def _records(
         studies = studies.filter(pl.col("study_accession").is_in(subjects["study_accession"]))
 
     if kind == "study":
-        records = studies.with_columns(pl.lit(None, pl.String).alias("study_pi"))
+        records = studies.with_columns(
+            pl.lit(None, pl.String).alias(field) for field in ("study_pi", *RELEASE_FIELDS)
+        )
     else:
         records = (
             studies.drop("sex", "race", "ethnicity", "species", "min_age")
@@ -388,6 +420,130 @@ def with_study_pi(records: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def with_page_fields(records: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
+    """``records`` with those of ``fields`` that are read from the release for these
+    studies only (study_pi and :data:`RELEASE_FIELDS`)."""
+    if "study_pi" in fields:
+        records = with_study_pi(records)
+    return with_release_fields(records, [f for f in RELEASE_FIELDS if f in fields])
+
+
+def with_release_fields(records: pl.DataFrame, wanted: list[str]) -> pl.DataFrame:
+    """``records`` with the ``wanted`` release fields of their studies: the study row's
+    DOI, sexes and ages included, publications, grants, counts, and the data releases
+    that first held the study and published its current version."""
+    if not wanted or records.is_empty():
+        return records
+    accessions = records["study_accession"].unique().to_list()
+    versions = ReleasedStudy.objects.filter(study_accession__in=accessions).select_related(
+        "release"
+    )
+    current = {
+        s.study_accession: s for s in released_studies().filter(study_accession__in=accessions)
+    }
+    history: dict[str, list[ReleasedStudy]] = {}
+    for each in sorted(versions, key=lambda s: (s.release.major, s.release.minor)):
+        history.setdefault(each.study_accession, []).append(each)
+
+    def published(accession: str, first_version: bool) -> ReleasedStudy | None:
+        held = history.get(accession, [])
+        version = current[accession].version if accession in current else None
+        return next((s for s in held if first_version or s.version == version), None)
+
+    def release_row(accession: str) -> dict[str, Any]:
+        released, first, latest = (
+            current.get(accession),
+            published(accession, True),
+            published(accession, False),
+        )
+        return {
+            "study_accession": accession,
+            "_doi": released.doi if released else None,
+            "initial_data_release_date": _date(first),
+            "initial_data_release_version_number": first.release.label if first else None,
+            "latest_data_release_date": _date(latest),
+            "latest_data_release_version_number": latest.release.label if latest else None,
+            **{
+                field: released.counts.get(table, 0) if released else None
+                for field, table in COUNT_FIELDS.items()
+            },
+        }
+
+    releases = pl.DataFrame([release_row(a) for a in accessions], infer_schema_length=None)
+    found = pl.DataFrame({"study_accession": accessions})
+    for part in (releases, *_study_parts(accessions)):
+        found = found.join(part, on="study_accession", how="left")
+    if "doi" not in found.columns:
+        found = found.with_columns(pl.lit(None, pl.String).alias("doi"))
+    found = found.with_columns(pl.coalesce(pl.col("_doi").replace("", None), "doi").alias("doi"))
+    found = found.select("study_accession", *(pl.col(f) for f in wanted if f in found.columns))
+    kept = records.drop(found.columns[1:], strict=False)
+    return kept.join(found, on="study_accession", how="left", maintain_order="left").select(
+        records.columns
+    )
+
+
+def _study_parts(accessions: list[str]) -> list[pl.DataFrame]:
+    """The study row's fields, publications and grants of ``accessions``, one row each."""
+    parts = []
+    study = released_table("study", accessions)
+    if not study.is_empty():
+        parts.append(
+            study.select(
+                "study_accession",
+                pl.col("doi").cast(pl.String),
+                pl.col("gender_included").alias("sex_included"),
+                pl.concat_str(
+                    pl.col("minimum_age").cast(pl.String).fill_null(""),
+                    pl.lit("-"),
+                    pl.col("maximum_age").cast(pl.String).fill_null(""),
+                    pl.lit(" "),
+                    pl.col("age_unit").fill_null(""),
+                )
+                .str.strip_chars()
+                .replace("-", None)
+                .alias("age_range"),
+            ).unique("study_accession")
+        )
+    pubmed = released_table("study_pubmed", accessions)
+    if not pubmed.is_empty():
+        parts.append(_listed(pubmed, {"pubmed_id": "pubmed_id"}))
+    grants = released_table("contract_grant_2_study", accessions)
+    if not grants.is_empty():
+        named = released_table("contract_grant", accessions).select(
+            "contract_grant_id", "name", "external_id"
+        )
+        grants = grants.select("study_accession", "contract_grant_id").join(
+            named.unique("contract_grant_id"), on="contract_grant_id", how="left"
+        )
+        parts.append(
+            _listed(
+                grants,
+                {"name": "contract_grant_name", "external_id": "contract_grant_external_id"},
+            )
+        )
+    return parts
+
+
+def _listed(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+    """Per study, each column's distinct values joined by ``; `` under its new name."""
+    return frame.group_by("study_accession").agg(
+        pl.col(column)
+        .drop_nulls()
+        .cast(pl.String)
+        .unique()
+        .sort()
+        .str.join(LIST_SEPARATOR)
+        .replace("", None)
+        .alias(name)
+        for column, name in columns.items()
+    )
+
+
+def _date(released: ReleasedStudy | None) -> str | None:
+    return released.release.created_at.date().isoformat() if released else None
+
+
 def highlight(rows: list[dict[str, Any]], term: str, pre: str, post: str) -> list[dict[str, Any]]:
     """``rows`` with every word of ``term`` in their text fields between ``pre`` and
     ``post`` (found in any case, also inside longer words, as the search matches)."""
@@ -428,13 +584,11 @@ def search_answer(kind: Kind, params: SearchParams) -> HttpResponse:
 
 
 def _page(kind: Kind, params: SearchParams) -> tuple[int, pl.DataFrame, list[dict]]:
-    """How many match ``params``, its page (with study_pi) and that page's rows."""
+    """How many match ``params``, its page (with the page fields) and that page's rows."""
     records = search_records(kind, params)
-    page = records.slice(params.fromRecord, params.pageSize)
-    chosen = _names(params.sourceFields, kind, "sourceFields")
-    if chosen:
-        page = page.select(chosen)
-    page = with_study_pi(page)
+    chosen = _names(params.sourceFields, kind, "sourceFields") or records.columns
+    page = with_page_fields(records.slice(params.fromRecord, params.pageSize), chosen)
+    page = page.select(chosen)
     return (
         records.height,
         page,
@@ -449,10 +603,9 @@ def _key(params: SearchParams, exclude: set[str]) -> tuple[tuple[str, Any], ...]
 
 def download_answer(kind: Kind, params: SearchParams) -> HttpResponse:
     """Every hit (no paging) as TSV."""
-    records = with_study_pi(search_records(kind, params))
-    chosen = _names(params.sourceFields, kind, "sourceFields")
-    if chosen:
-        records = records.select(chosen)
+    records = search_records(kind, params)
+    chosen = _names(params.sourceFields, kind, "sourceFields") or records.columns
+    records = with_page_fields(records, chosen).select(chosen)
     return table_response(_flat(records), "tsv", f"{kind}-search")
 
 

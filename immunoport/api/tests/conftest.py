@@ -1,15 +1,9 @@
-"""Fixtures of the API tests: the demo studies released, and empty rate counts."""
+"""Fixtures of the API tests: empty rate counts (the demo release is the root conftest's
+``demo_release``, per module, so that the live-server tests here find no open
+transaction of another module)."""
 
 import pytest
 from django.core.cache import caches
-
-from immunoport.releases.tests.demo import released_demo
-
-
-@pytest.fixture(scope="package")
-def demo_release(tmp_path_factory, django_db_setup, django_db_blocker):
-    """The demo studies released as DR1, once for every API test module."""
-    yield from released_demo(tmp_path_factory, django_db_blocker)
 
 
 @pytest.fixture(autouse=True)

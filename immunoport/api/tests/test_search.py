@@ -5,9 +5,10 @@ import io
 import polars as pl
 import pytest
 
-from immunoport.api.search import FACET_PARAMETERS, STUDY_FIELDS, SUBJECT_FIELDS
+from immunoport.api.search import FACET_PARAMETERS, RELEASE_FIELDS, STUDY_FIELDS, SUBJECT_FIELDS
 from immunoport.portal.search import FACET_BY_KEY, NO, YES, current_index
 from immunoport.portal.tests.conftest import build_study
+from immunoport.releases import public
 
 pytestmark = pytest.mark.django_db
 
@@ -255,3 +256,36 @@ def test_a_private_study_appears_in_no_search_or_listing(client, demo_release, w
     for answer in answers:
         assert private.accession not in answer
         assert "zymosan" not in answer.lower()
+
+
+def test_release_fields_come_from_the_release_and_the_study_rows(client, demo_release):
+    fields = ",".join(("study_accession", *RELEASE_FIELDS, "assay_method_count"))
+    (sdy702,) = sources(client, "study", studyAccession="SDY702", sourceFields=fields)
+    released = public.released_study("SDY702", demo_release)
+    study = public.public_table(released, "study").row(0, named=True)
+    pubmed = public.public_table(released, "study_pubmed")["pubmed_id"].cast(pl.String)
+    assert sdy702["initial_data_release_version_number"] == demo_release.label
+    assert sdy702["latest_data_release_version_number"] == demo_release.label
+    assert sdy702["initial_data_release_date"] == demo_release.created_at.date().isoformat()
+    assert sdy702["shared_subject_count"] == released.counts["subject"]
+    assert sdy702["planned_visit_total_count"] == released.counts.get("planned_visit", 0)
+    assert sdy702["sex_included"] == study["gender_included"]
+    assert sdy702["doi"] == study["doi"]
+    assert sdy702["pubmed_id"].split("; ") == sorted(set(pubmed.to_list()))
+    grants = public.public_table(released, "contract_grant")
+    assert set(sdy702["contract_grant_name"].split("; ")) <= set(grants["name"])
+    techniques = public.public_table(released, "experiment")["measurement_technique"]
+    assert sdy702["assay_method_count"] == techniques.n_unique()
+    assert list(sdy702) == fields.split(",")
+
+
+def test_page_fields_are_answered_without_the_accession_field(client, demo_release):
+    (only,) = sources(client, "study", studyAccession="SDY702", sourceFields="study_pi,doi")
+    assert set(only) == {"study_pi", "doi"}
+    assert only["study_pi"]
+
+
+def test_an_offset_past_any_index_is_refused_not_a_server_error(client, demo_release):
+    answer = client.get(f"{SEARCH}study", {"fromRecord": 10**20})
+    assert answer.status_code in (400, 422)
+    assert "fromRecord" in answer.content.decode()
