@@ -1,5 +1,7 @@
 """The Upload page in a real browser: Uppy's Dashboard over the tus server, then the status."""
 
+import hashlib
+
 import pytest
 
 from conftest import approved_user, enrol_totp, sign_in_with_browser
@@ -10,6 +12,7 @@ from immunoport.ingest.tests.packages import (
     storage_fixture,  # noqa: F401 - fixture
     valid_files,
 )
+from immunoport.tus.models import Upload
 from immunoport.workspaces.models import Membership
 
 
@@ -128,6 +131,10 @@ def test_an_upload_cut_off_by_a_closed_tab_resumes_where_it_stopped(
         deadline -= 1
     assert offsets == [i * 64 * 1024 for i in range(5)]
     page.close()  # the tab is closed mid-upload
+    # what the server acknowledged: on a loaded machine Chromium has been seen to deliver
+    # the chunk whose interception was being aborted as the tab closed
+    acknowledged = Upload.objects.get().offset
+    assert acknowledged in (5 * 64 * 1024, 6 * 64 * 1024)
 
     cut["restored"] = True
     again = context.new_page()
@@ -135,6 +142,8 @@ def test_an_upload_cut_off_by_a_closed_tab_resumes_where_it_stopped(
     # Uppy brings the file back; uploading it again goes on from the server's offset.
     again.locator(".uppy-StatusBar-actionBtn--upload").click()
     again.locator("#package-files", has_text="cytometry.fcs").wait_for(timeout=30_000)
-    assert offsets[5] == 5 * 64 * 1024  # not from zero
-    assert offsets == [i * 64 * 1024 for i in range(16)]
-    assert package.files.get().size == 1024 * 1024
+    assert offsets[5] == acknowledged  # from the server's offset, not from zero
+    assert offsets[5:] == list(range(acknowledged, 1024 * 1024, 64 * 1024))
+    stored = package.files.get()
+    assert stored.size == 1024 * 1024
+    assert stored.md5 == hashlib.md5(data.read_bytes()).hexdigest()
